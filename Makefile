@@ -1,0 +1,40 @@
+# One-command set-up: `make run` (main job on the embedded default) and `make test` (the tests).
+# Both create .venv with the pinned requirements on first use.
+
+PYTHON ?= python3
+VENV ?= .venv
+CORES ?= 2
+BIN := $(VENV)/bin
+
+.PHONY: setup run smoke test lint format bench
+
+$(BIN)/.ganinv-installed: requirements.txt requirements-dev.txt pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements-dev.txt -e .
+	touch $@
+
+setup: $(BIN)/.ganinv-installed
+
+run: setup
+	$(BIN)/snakemake --cores $(CORES)
+
+smoke: setup
+	$(BIN)/snakemake --cores $(CORES) --configfile presets/smoke.yaml --directory results/smoke-run
+
+test: setup
+	$(BIN)/python -m pytest
+
+lint: setup
+	$(BIN)/ruff check src tests workflow/scripts benchmarks
+	$(BIN)/ruff format --check src tests workflow/scripts benchmarks
+	$(BIN)/snakefmt --check Snakefile workflow/rules
+	$(BIN)/snakemake --lint --cores 1
+
+format: setup
+	$(BIN)/ruff check --fix src tests workflow/scripts benchmarks
+	$(BIN)/ruff format src tests workflow/scripts benchmarks
+	$(BIN)/snakefmt Snakefile workflow/rules
+
+bench: setup
+	$(BIN)/python benchmarks/bench_sampling.py

@@ -1,0 +1,33 @@
+# ganinv: GAN inversion (gradient descent, ResNet-18 encoder, hybrid) for faces and audio.
+# Run `snakemake --cores 2` for the embedded default; see README.md for presets and profiles.
+
+import os
+
+from snakemake.utils import min_version
+
+min_version("9.0")
+
+
+# The default config sits next to this Snakefile, so --directory elsewhere still finds it.
+configfile: os.path.join(workflow.basedir, "config.yaml")
+
+
+include: "workflow/rules/common.smk"
+
+
+wildcard_constraints:
+    split="|".join(FACE_SPLITS),
+    sample_set="|".join(SAMPLE_SETS),
+
+
+include: "workflow/rules/data.smk"
+include: "workflow/rules/gans.smk"
+
+
+rule all:
+    default_target: True
+    input:
+        expand("results/faces/data/{split}.h5", split=FACE_SPLITS),
+        "results/faces/progan/generator.pt",
+        "results/faces/progan/training_curves.png",
+        expand("results/faces/samples/{sample_set}.h5", sample_set=SAMPLE_SETS),

@@ -1,0 +1,84 @@
+"""Validation of the workflow configuration: JSON Schema first, then cross-field consistency.
+
+Errors name the key path (e.g. ``faces.progan.lr``) and what is wrong, all at once.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from typing import Any
+
+import yaml
+from jsonschema import Draft202012Validator
+
+
+class ConfigError(Exception):
+    """The configuration is invalid; the message lists every problem found."""
+
+
+def _path(parts) -> str:
+    return ".".join(str(p) for p in parts) or "(top level)"
+
+
+def schema_problems(config: Mapping[str, Any], schema_path: str | os.PathLike) -> list[str]:
+    """Problems found by the JSON schema, one line each, sorted by key path."""
+    with open(schema_path) as handle:
+        schema = yaml.safe_load(handle)
+    validator = Draft202012Validator(schema)
+    problems = []
+    for error in validator.iter_errors(dict(config)):
+        where = _path(error.absolute_path)
+        if error.validator == "additionalProperties":
+            unknown = sorted(set(error.instance) - set(error.schema.get("properties", {})))
+            known = sorted(error.schema.get("properties", {}))
+            for key in unknown:
+                key_path = f"{where}.{key}" if error.absolute_path else key
+                problems.append(f"{key_path}: unknown key (allowed here: {', '.join(known)})")
+            continue
+        problems.append(f"{where}: {error.message}")
+    return sorted(problems)
+
+
+def consistency_problems(config: Mapping[str, Any]) -> list[str]:
+    """Cross-field rules the schema cannot express (sizes that must agree)."""
+    problems = []
+    faces = config.get("faces", {})
+    resolution = faces.get("resolution")
+    progan = faces.get("progan", {})
+    channels = progan.get("channels", [])
+    if resolution and channels:
+        stages = resolution.bit_length() - 2  # log2(resolution) - 1
+        if len(channels) != stages:
+            problems.append(
+                f"faces.progan.channels: {len(channels)} widths given, but {resolution} px needs "
+                f"{stages} (one per resolution 4, 8, ..., {resolution})"
+            )
+        steps = progan.get("stage_steps", [])
+        if steps and len(steps) != len(channels):
+            problems.append(
+                f"faces.progan.stage_steps: {len(steps)} entries, but faces.progan.channels has "
+                f"{len(channels)}: give one number of steps per stage"
+            )
+    train = faces.get("splits", {}).get("train", {})
+    n_train = train.get("identities", 0) * train.get("images_per_identity", 0)
+    batch = progan.get("batch_size")
+    if batch and n_train and n_train < batch:
+        problems.append(
+            f"faces.splits.train: {n_train} images is fewer than faces.progan.batch_size {batch}"
+        )
+    return problems
+
+
+def validate_config(config: Mapping[str, Any], schema_path: str | os.PathLike) -> None:
+    """Raise :class:`ConfigError` listing every schema and consistency problem."""
+    problems = schema_problems(config, schema_path)
+    if not problems:
+        problems = consistency_problems(config)
+    if problems:
+        lines = "\n".join(f"  - {p}" for p in problems)
+        raise ConfigError(
+            f"invalid configuration ({len(problems)} problem(s)):\n{lines}\n"
+            "Fix these keys in config.yaml or in the file given with --configfile / --config; "
+            "workflow/schemas/config.schema.yaml describes every key."
+        )

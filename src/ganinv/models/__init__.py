@@ -1,0 +1,1 @@
+"""Neural network models (ProGAN generator/discriminator, encoders)."""

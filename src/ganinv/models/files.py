@@ -1,0 +1,121 @@
+"""Model files: a plain dict (format, version, architecture, constructor kwargs, state_dict, meta).
+
+Loaded with ``torch.load(..., weights_only=True)`` so that opening a model file never runs code.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+from collections.abc import Mapping
+from typing import Any
+
+import torch
+from torch import nn
+
+from ganinv.atomic import atomic_path
+from ganinv.runtime import UserError
+
+MODEL_FORMAT = "ganinv-model"
+MODEL_FORMAT_VERSION = 1
+
+# architecture name -> "module:attribute". Only these classes can be rebuilt from a file.
+ARCHITECTURES: dict[str, str] = {
+    "progan.Generator": "ganinv.models.progan:Generator",
+    "progan.Discriminator": "ganinv.models.progan:Discriminator",
+}
+
+
+def architecture_class(name: str) -> type[nn.Module]:
+    """The module class registered under ``name``."""
+    try:
+        target = ARCHITECTURES[name]
+    except KeyError:
+        known = ", ".join(sorted(ARCHITECTURES))
+        raise UserError(f"unknown architecture '{name}' (known: {known})") from None
+    module_name, attribute = target.split(":")
+    return getattr(importlib.import_module(module_name), attribute)
+
+
+def save_model(
+    path: str | os.PathLike,
+    module: nn.Module,
+    architecture: str,
+    kwargs: Mapping[str, Any],
+    meta: Mapping[str, Any] | None = None,
+) -> None:
+    """Write ``module`` atomically as a model file that :func:`load_model` can rebuild."""
+    architecture_class(architecture)  # fail early on a typo
+    payload = {
+        "format": MODEL_FORMAT,
+        "format_version": MODEL_FORMAT_VERSION,
+        "architecture": architecture,
+        "kwargs": _plain(dict(kwargs)),
+        "state_dict": {k: v.detach().cpu() for k, v in module.state_dict().items()},
+        "meta": _plain(dict(meta or {})),
+    }
+    with atomic_path(path) as tmp:
+        torch.save(payload, tmp)
+
+
+def read_model_file(path: str | os.PathLike) -> dict[str, Any]:
+    """Read and check a model file's dict without building the module."""
+    if not os.path.exists(path):
+        raise UserError(f"model file not found: {path}")
+    try:
+        payload = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # truncated, corrupt or pickled-code files
+        raise UserError(
+            f"cannot read model file {path}: {type(exc).__name__}: {str(exc).splitlines()[0]} "
+            "(the file is truncated, corrupt or not a ganinv model file; delete it and rerun the "
+            "rule that makes it)"
+        ) from None
+    if not isinstance(payload, dict) or payload.get("format") != MODEL_FORMAT:
+        raise UserError(f"{path} is not a ganinv model file (no '{MODEL_FORMAT}' format tag)")
+    if payload.get("format_version") != MODEL_FORMAT_VERSION:
+        raise UserError(
+            f"{path} has model format version {payload.get('format_version')}, this ganinv reads "
+            f"version {MODEL_FORMAT_VERSION}; rerun the rule that makes it"
+        )
+    return payload
+
+
+def load_model(
+    path: str | os.PathLike,
+    expected_architecture: str | None = None,
+    device: torch.device | str = "cpu",
+) -> tuple[nn.Module, dict[str, Any]]:
+    """Rebuild the module stored in a model file; returns ``(module.eval(), meta)``."""
+    payload = read_model_file(path)
+    architecture = payload["architecture"]
+    if expected_architecture is not None and architecture != expected_architecture:
+        raise UserError(
+            f"{path} holds a '{architecture}' model, but a '{expected_architecture}' was expected"
+        )
+    module = architecture_class(architecture)(**payload["kwargs"])
+    missing, unexpected = _key_mismatch(module.state_dict(), payload["state_dict"])
+    if missing or unexpected:
+        raise UserError(
+            f"{path}: state_dict does not fit {architecture}({payload['kwargs']}); "
+            f"missing keys {missing[:5]}, unexpected keys {unexpected[:5]}"
+        )
+    try:
+        module.load_state_dict(payload["state_dict"])
+    except RuntimeError as exc:
+        raise UserError(f"{path}: tensor shapes do not fit {architecture}: {exc}") from None
+    return module.to(device).eval(), dict(payload.get("meta", {}))
+
+
+def _key_mismatch(expected: Mapping[str, Any], found: Mapping[str, Any]) -> tuple[list, list]:
+    missing = sorted(set(expected) - set(found))
+    unexpected = sorted(set(found) - set(expected))
+    return missing, unexpected
+
+
+def _plain(value: Any) -> Any:
+    """Convert tuples to lists recursively so the dict round-trips through weights_only loads."""
+    if isinstance(value, Mapping):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    return value

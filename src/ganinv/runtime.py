@@ -1,0 +1,123 @@
+"""Run-time plumbing shared by every step: seeds, devices, threads, logging, hashing.
+
+Nothing here knows about Snakemake; the workflow scripts call these helpers with plain values.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import random
+import sys
+from collections.abc import Mapping
+from pathlib import Path
+
+import numpy as np
+import torch
+
+LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+
+
+class UserError(Exception):
+    """An error the user can fix (bad config, missing file, bad data).
+
+    Workflow scripts print only its message, never a traceback.
+    """
+
+
+def derive_seed(global_seed: int, *names: object) -> int:
+    """A 31-bit seed derived from the global seed and a tuple of names (rule, split...).
+
+    Stable across Python versions and processes (unlike ``hash``).
+    """
+    text = json.dumps([int(global_seed), *[str(n) for n in names]])
+    return int.from_bytes(hashlib.sha256(text.encode()).digest()[:4], "little") & 0x7FFFFFFF
+
+
+def seed_everything(seed: int) -> None:
+    """Seed Python, NumPy and torch (all devices) for repeatable runs."""
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
+
+
+def resolve_device(name: str) -> torch.device:
+    """Map the config's ``device`` (auto, cpu, cuda or cuda:N) to a torch device."""
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name.startswith("cuda") and not torch.cuda.is_available():
+        raise UserError(
+            f"device '{name}' was requested but CUDA is not available on this machine; "
+            "set device: auto (or cpu) in the config"
+        )
+    if name != "cpu" and not name.startswith("cuda"):
+        raise UserError(f"unknown device '{name}': use auto, cpu, cuda or cuda:N")
+    return torch.device(name)
+
+
+def device_description(device: torch.device) -> str:
+    """A human-readable name of the device (GPU model or CPU with thread count)."""
+    if device.type == "cuda":
+        return torch.cuda.get_device_name(device)
+    return f"cpu ({torch.get_num_threads()} threads)"
+
+
+def configure_torch(threads: int, deterministic: bool = True) -> None:
+    """Set the CPU thread count and make CPU kernels deterministic."""
+    torch.set_num_threads(max(1, int(threads)))
+    if deterministic:
+        # warn_only: a few CUDA kernels have no deterministic version; CPU runs are exact.
+        torch.use_deterministic_algorithms(True, warn_only=True)
+        os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
+        torch.backends.cudnn.benchmark = False
+
+
+def setup_logging(log_path: str | os.PathLike | None) -> logging.Logger:
+    """Send the ``ganinv`` logger (and warnings) to a log file, or stderr when no path is given."""
+    logger = logging.getLogger("ganinv")
+    logger.setLevel(logging.INFO)
+    for handler in list(logger.handlers):
+        logger.removeHandler(handler)
+    if log_path is None:
+        handler: logging.Handler = logging.StreamHandler(sys.stderr)
+    else:
+        Path(log_path).parent.mkdir(parents=True, exist_ok=True)
+        handler = logging.FileHandler(log_path, mode="w")
+    handler.setFormatter(logging.Formatter(LOG_FORMAT))
+    logger.addHandler(handler)
+    logging.captureWarnings(True)
+    logging.getLogger("py.warnings").addHandler(handler)
+    return logger
+
+
+def canonical_json(value: object) -> str:
+    """JSON with sorted keys and no whitespace: the basis of parameter hashes."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), default=_json_default)
+
+
+def _json_default(value: object) -> object:
+    if isinstance(value, Mapping):
+        return dict(value)
+    if isinstance(value, (tuple, set)):
+        return list(value)
+    if isinstance(value, Path):
+        return str(value)
+    if isinstance(value, np.generic):
+        return value.item()
+    raise TypeError(f"cannot hash parameter of type {type(value).__name__}")
+
+
+def params_hash(params: Mapping[str, object]) -> str:
+    """sha256 (hex) of a step's parameters: the 'config hash' stored as provenance."""
+    return hashlib.sha256(canonical_json(params).encode()).hexdigest()
+
+
+def file_sha256(path: str | os.PathLike, chunk: int = 1 << 20) -> str:
+    """sha256 (hex) of a file's bytes."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        while block := handle.read(chunk):
+            digest.update(block)
+    return digest.hexdigest()

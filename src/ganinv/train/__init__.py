@@ -1,0 +1,1 @@
+"""Training loops (GANs; later encoders and classifiers)."""

@@ -1,0 +1,15 @@
+"""Shared pytest set-up: matplotlib cache in a temporary folder, two torch threads."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+import torch
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _environment(tmp_path_factory):
+    os.environ.setdefault("MPLCONFIGDIR", str(tmp_path_factory.mktemp("mpl")))
+    torch.set_num_threads(2)
+    yield

@@ -1,0 +1,81 @@
+"""The face part of the DAG on the smoke preset, through the snakemake CLI."""
+
+from __future__ import annotations
+
+import csv
+
+import numpy as np
+import pytest
+import yaml
+
+from ganinv.data.h5io import read_h5
+from ganinv.models.files import load_model
+from ganinv.runtime import file_sha256
+
+from .workflow_helpers import copy_workflow, planned_jobs, snakemake
+
+pytestmark = pytest.mark.workflow
+
+
+@pytest.fixture(scope="module")
+def smoke_run(tmp_path_factory):
+    """One full smoke run, shared by the tests of this module."""
+    workdir = copy_workflow(tmp_path_factory.mktemp("smoke"))
+    snakemake(workdir)
+    return workdir
+
+
+def test_smoke_run_produces_every_output(smoke_run):
+    results = smoke_run / "results" / "faces"
+    train, attrs = read_h5(results / "data" / "train.h5")
+    assert train["images"].shape == (400, 3, 32, 32) and train["images"].dtype == np.uint8
+    assert train["identity"].min() == 0 and train["identity"].max() == 39
+    assert train["attributes"].shape == (400, len(attrs["attribute_names"]))
+    heldout, _ = read_h5(results / "data" / "heldout.h5")
+    assert heldout["identity"].min() == 40  # held-out identities follow the training ones
+    for name in ("loss.csv", "quality.csv", "training_curves.png", "grid_stage3.png"):
+        assert (results / "progan" / name).stat().st_size > 0
+    generator, meta = load_model(results / "progan" / "generator.pt", "progan.Generator")
+    assert generator.z_dim == 64 and meta["steps"] == 500
+    for name, n in (("encoder_train", 200), ("test", 50)):
+        arrays, attrs = read_h5(results / "samples" / f"{name}.h5")
+        assert arrays["z"].shape == (n, 64) and arrays["z"].dtype == np.float32
+        assert arrays["images"].shape == (n, 3, 32, 32) and arrays["images"].dtype == np.uint8
+        assert attrs["generator_sha256"] == file_sha256(results / "progan" / "generator.pt")
+        assert attrs["prior"] == "normal" and len(attrs["config_hash"]) == 64
+    # The two sets have separate seeds.
+    test_z = read_h5(results / "samples" / "test.h5", ["z"])[0]["z"]
+    train_z = read_h5(results / "samples" / "encoder_train.h5", ["z"])[0]["z"]
+    assert not np.allclose(test_z, train_z[:50])
+    with open(results / "progan" / "loss.csv") as handle:
+        rows = list(csv.DictReader(handle))
+    assert int(rows[-1]["step"]) == 500 and {r["stage"] for r in rows} == {"0", "1", "2", "3"}
+
+
+def test_second_run_has_nothing_to_do(smoke_run):
+    result = snakemake(smoke_run)
+    assert "Nothing to be done" in result.stdout + result.stderr
+
+
+def test_changed_gan_parameter_reruns_training_and_sampling_only(smoke_run, tmp_path):
+    override = tmp_path / "override.yaml"
+    override.write_text(yaml.safe_dump({"faces": {"progan": {"lr": 0.002}}}))
+    result = snakemake(smoke_run, "--configfile", "presets/smoke.yaml", str(override), "-n")
+    jobs = planned_jobs(result)
+    assert jobs.get("train_progan") == 1
+    assert jobs.get("sample_progan") == 2
+    assert "render_faces" not in jobs
+
+
+def test_invalid_config_is_rejected_before_any_job(tmp_path):
+    workdir = copy_workflow(tmp_path / "bad")
+    result = snakemake(workdir, "--config", "seed=-5", check=False)
+    assert result.returncode != 0
+    assert "seed: -5 is less than the minimum of 0" in result.stderr
+    assert not (workdir / "results").exists()
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(yaml.safe_dump({"faces": {"progan": {"learning_rate": 0.1}}}))
+    result = snakemake(workdir, "--configfile", "presets/smoke.yaml", str(bad), check=False)
+    assert result.returncode != 0
+    assert "faces.progan.learning_rate: unknown key" in result.stderr
+    assert not (workdir / "results").exists()

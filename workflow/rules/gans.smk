@@ -1,0 +1,77 @@
+# GANs trained inside the DAG and samples drawn from them.
+
+
+rule train_progan:
+    """Progressive-growing WGAN-GP training of ProGAN on the procedural training faces."""
+    input:
+        data="results/faces/data/train.h5",
+    output:
+        generator="results/faces/progan/generator.pt",
+        loss="results/faces/progan/loss.csv",
+        quality="results/faces/progan/quality.csv",
+        grids=expand(
+            "results/faces/progan/grid_stage{stage}.png", stage=range(N_STAGES)
+        ),
+    log:
+        "results/logs/faces/train_progan.log",
+    benchmark:
+        "results/benchmarks/faces/train_progan.tsv"
+    conda:
+        "../../envs/ganinv.yaml"
+    threads: config["threads"]
+    resources:
+        gpu=1,
+    params:
+        training=lambda wildcards: {
+            **FACES["progan"],
+            "resolution": FACES["resolution"],
+            "seed": rule_seed("faces", "train_progan"),
+        },
+        # Checkpoints and running curves live here; a rerun resumes from them.
+        work_dir="results/faces/progan/work",
+        device=config["device"],
+    script:
+        "../scripts/train_progan.py"
+
+
+rule plot_progan_training:
+    """Loss and sliced-Wasserstein curves of the ProGAN training."""
+    input:
+        loss="results/faces/progan/loss.csv",
+        quality="results/faces/progan/quality.csv",
+    output:
+        figure="results/faces/progan/training_curves.png",
+    log:
+        "results/logs/faces/plot_progan_training.log",
+    benchmark:
+        "results/benchmarks/faces/plot_progan_training.tsv"
+    localrule: True
+    conda:
+        "../../envs/ganinv.yaml"
+    script:
+        "../scripts/plot_progan_training.py"
+
+
+rule sample_progan:
+    """Draw latents from the prior and write z with the generated faces to HDF5."""
+    input:
+        generator="results/faces/progan/generator.pt",
+    output:
+        h5="results/faces/samples/{sample_set}.h5",
+    log:
+        "results/logs/faces/sample_{sample_set}.log",
+    benchmark:
+        "results/benchmarks/faces/sample_{sample_set}.tsv"
+    conda:
+        "../../envs/ganinv.yaml"
+    threads: config["threads"]
+    resources:
+        gpu=1,
+    params:
+        n=lambda wildcards: FACES["samples"]["sets"][wildcards.sample_set]["n"],
+        prior=lambda wildcards: FACES["samples"]["sets"][wildcards.sample_set]["prior"],
+        seed=lambda wildcards: rule_seed("faces", "sample", wildcards.sample_set),
+        batch_size=FACES["samples"]["batch_size"],
+        device=config["device"],
+    script:
+        "../scripts/sample_progan.py"
