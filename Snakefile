@@ -18,10 +18,18 @@ include: "workflow/rules/common.smk"
 wildcard_constraints:
     split="|".join(FACE_SPLITS),
     sample_set="|".join(SAMPLE_SETS),
+    role="|".join(FACE_ROLES),
+    variant="|".join(ENCODER_VARIANTS),
+    method="|".join(INVERSION_METHODS),
+    experiment="inversion|ablation",
 
 
 include: "workflow/rules/data.smk"
 include: "workflow/rules/gans.smk"
+include: "workflow/rules/encoders.smk"
+include: "workflow/rules/inversion.smk"
+include: "workflow/rules/metrics.smk"
+include: "workflow/rules/figures.smk"
 
 
 rule all:
@@ -31,3 +39,8 @@ rule all:
         "results/faces/progan/generator.pt",
         "results/faces/progan/training_curves.png",
         expand("results/faces/samples/{sample_set}.h5", sample_set=SAMPLE_SETS),
+        expand("results/thesis/table_2_3.{ext}", ext=["csv", "md", "tex"]),
+        expand("results/thesis/table_1_ablation.{ext}", ext=["csv", "md", "tex"]),
+        "results/thesis/figure_reconstructions.png",
+        "results/thesis/figure_psnr_iterations.png",
+        "results/thesis/figure_encoder_training.png",

@@ -71,3 +71,13 @@ def test_datasets_are_chunked_for_streaming(tmp_path):
     with h5py.File(path) as handle:
         assert handle["images"].chunks[0] == 256
         assert (handle["images"][...] == 7).all()
+
+
+def test_written_files_get_normal_permissions(tmp_path):
+    import os
+
+    path = tmp_path / "p.h5"
+    write_h5(path, {"x": np.zeros(3, np.float32)})
+    umask = os.umask(0)
+    os.umask(umask)
+    assert path.stat().st_mode & 0o777 == 0o666 & ~umask

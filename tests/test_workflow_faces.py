@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 
 import numpy as np
+import pandas as pd
 import pytest
 import yaml
 
@@ -50,6 +51,28 @@ def test_smoke_run_produces_every_output(smoke_run):
     with open(results / "progan" / "loss.csv") as handle:
         rows = list(csv.DictReader(handle))
     assert int(rows[-1]["step"]) == 500 and {r["stage"] for r in rows} == {"0", "1", "2", "3"}
+
+
+def test_table_2_3_and_figures(smoke_run):
+    thesis = smoke_run / "results" / "thesis"
+    table = pd.read_csv(thesis / "table_2_3.csv")
+    assert list(table["method"]) == ["gd", "encoder", "hybrid"]
+    required = ["method", "n_images", "psnr_db", "ssim", "fid", "kid", "facenet_cosine",
+                "seconds_total", "seconds_per_image"]  # fmt: skip
+    assert set(required) <= set(table.columns)
+    assert (table["n_images"] == 50).all() and table["psnr_db"].notna().all()
+    markdown = (thesis / "table_2_3.md").read_text()
+    assert "19.06" in markdown and "Preset: smoke" in markdown and "faster per image" in markdown
+    assert "\\begin{table}" in (thesis / "table_2_3.tex").read_text()
+    ablation = pd.read_csv(thesis / "table_1_ablation.csv")
+    assert list(ablation["method"]) == ["pixel_resnet", "z_perceptual", "full"]
+    for name in ("figure_reconstructions", "figure_psnr_iterations", "figure_encoder_training"):
+        assert (thesis / f"{name}.png").stat().st_size > 10_000
+    # The encoder is a single forward pass: far faster per image than 200 GD iterations.
+    by = table.set_index("method")
+    assert by.loc["gd", "seconds_per_image"] > 20 * by.loc["encoder", "seconds_per_image"]
+    # The hybrid starts where the encoder ends and only improves on it.
+    assert by.loc["hybrid", "psnr_db"] > by.loc["encoder", "psnr_db"]
 
 
 def test_second_run_has_nothing_to_do(smoke_run):

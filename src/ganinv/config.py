@@ -67,6 +67,13 @@ def consistency_problems(config: Mapping[str, Any]) -> list[str]:
         problems.append(
             f"faces.splits.train: {n_train} images is fewer than faces.progan.batch_size {batch}"
         )
+    variants = faces.get("encoder", {}).get("variants", {})
+    chosen = faces.get("inversion", {}).get("encoder_variant")
+    if variants and chosen is not None and chosen not in variants:
+        problems.append(
+            f"faces.inversion.encoder_variant: '{chosen}' is not one of the encoder variants "
+            f"({', '.join(variants)}) defined in faces.encoder.variants"
+        )
     return problems
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 
 import numpy as np
+import pandas as pd
 import torch
 from PIL import Image
 from torchvision.utils import make_grid
@@ -40,11 +41,7 @@ def plot_gan_training(
     loss_csv: str | os.PathLike, quality_csv: str | os.PathLike, out_png: str | os.PathLike
 ) -> None:
     """Two panels: discriminator/generator losses, and the sliced Wasserstein distance."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    import pandas as pd
+    plt = _pyplot()
 
     losses = pd.read_csv(loss_csv)
     quality = pd.read_csv(quality_csv)
@@ -64,6 +61,109 @@ def plot_gan_training(
     ax_swd.set_xlabel("step")
     ax_swd.set_ylabel("SWD x 1e3 (mean over pyramid levels)")
     ax_swd.set_title("Sliced Wasserstein distance to real faces (lower is better)")
+    _save(fig, out_png)
+
+
+def _pyplot():
+    """matplotlib.pyplot on the non-interactive Agg backend (no display on clusters)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def _save(fig, out_png: str | os.PathLike, dpi: int = 110) -> None:
+    plt = _pyplot()
     with atomic_path(out_png) as tmp:
-        fig.savefig(tmp, dpi=110, format="png")
+        fig.savefig(tmp, dpi=dpi, format="png")
     plt.close(fig)
+
+
+def plot_reconstruction_grid(
+    targets_h5: str | os.PathLike,
+    inversions: dict[str, str | os.PathLike],
+    out_png: str | os.PathLike,
+    n_faces: int = 8,
+) -> None:
+    """Rows: target, then each method's reconstruction (with its PSNR) for the first faces."""
+    from ganinv.data.h5io import read_h5
+
+    plt = _pyplot()
+    targets = read_h5(targets_h5, ["images"])[0]["images"][:n_faces]
+    rows = {"target": targets}
+    for method, path in inversions.items():
+        rows[method] = read_h5(path, ["reconstructions"])[0]["reconstructions"][:n_faces]
+    n = len(targets)
+    fig, axes = plt.subplots(len(rows), n, figsize=(1.3 * n, 1.45 * len(rows)), squeeze=False)
+    for r, (name, images) in enumerate(rows.items()):
+        for c in range(n):
+            axis = axes[r][c]
+            axis.imshow(images[c].transpose(1, 2, 0), interpolation="nearest")
+            axis.set_xticks([])
+            axis.set_yticks([])
+            if name != "target":
+                diff = (images[c].astype(float) - targets[c].astype(float)) / 255.0
+                value = -10 * np.log10(max(float((diff**2).mean()), 1e-12))
+                axis.set_title(f"{value:.1f} dB", fontsize=7)
+            if c == 0:
+                axis.set_ylabel(name, fontsize=9)
+    fig.suptitle("Reconstructions of generated test faces (PSNR per face)", fontsize=10)
+    _save(fig, out_png)
+
+
+def plot_psnr_iterations(
+    inversions: dict[str, str | os.PathLike], out_png: str | os.PathLike
+) -> None:
+    """Mean PSNR (band: interquartile range) against iterations and against wall time."""
+    from ganinv.data.h5io import read_attrs, read_h5
+
+    plt = _pyplot()
+    fig, (ax_it, ax_time) = plt.subplots(1, 2, figsize=(11, 4), constrained_layout=True)
+    for method, path in inversions.items():
+        curve = read_h5(path, ["psnr_curve"])[0]["psnr_curve"].astype(float)
+        seconds = float(read_attrs(path)["seconds_total"])
+        mean = np.nanmean(curve, axis=1)
+        low, high = np.nanpercentile(curve, [25, 75], axis=1)
+        iterations = np.arange(len(curve))
+        color = f"C{list(inversions).index(method)}"  # one colour per method in both panels
+        if len(curve) == 1:
+            ax_it.scatter([0], mean, label=method, zorder=3, marker="D", color=color)
+            ax_time.scatter([seconds], mean, label=method, zorder=3, marker="D", color=color)
+            continue
+        ax_it.plot(iterations, mean, label=method, color=color)
+        ax_it.fill_between(iterations, low, high, alpha=0.2, color=color)
+        ax_time.plot(np.linspace(0, seconds, len(curve)), mean, label=method, color=color)
+    ax_it.set_xlabel("gradient-descent iteration (0 = starting point)")
+    ax_it.set_ylabel("PSNR (dB), mean over test faces")
+    ax_it.set_title("PSNR vs iterations (band: interquartile range)")
+    ax_time.set_xlabel("wall time (s, iterations spread evenly)")
+    ax_time.set_xscale("symlog", linthresh=0.1)
+    ax_time.set_title("PSNR vs time: the quality/time trade-off")
+    for axis in (ax_it, ax_time):
+        axis.legend()
+        axis.grid(alpha=0.3)
+    _save(fig, out_png)
+
+
+def plot_encoder_training(curves: dict[str, str | os.PathLike], out_png: str | os.PathLike) -> None:
+    """Training loss and validation PSNR of each encoder variant."""
+    plt = _pyplot()
+    fig, (ax_loss, ax_psnr) = plt.subplots(1, 2, figsize=(11, 4), constrained_layout=True)
+    for variant, path in curves.items():
+        frame = pd.read_csv(path)
+        smooth = frame["loss"].rolling(5, min_periods=1).mean()
+        ax_loss.plot(frame["step"], smooth, label=variant)
+        valid = frame.dropna(subset=["val_psnr_db"])
+        ax_psnr.plot(valid["step"], valid["val_psnr_db"], marker="o", label=variant)
+    ax_loss.set_xlabel("step")
+    ax_loss.set_ylabel("training loss (rolling mean of 5 logged rows)")
+    ax_loss.set_yscale("log")
+    ax_psnr.set_xlabel("step")
+    ax_psnr.set_ylabel("validation PSNR of G(E(x)) (dB)")
+    for axis in (ax_loss, ax_psnr):
+        axis.legend()
+        axis.grid(alpha=0.3)
+    fig.suptitle("Encoder training (variants of the ablation)")
+    _save(fig, out_png)

@@ -17,6 +17,7 @@ except ConfigError as exc:
 
 
 FACES = config["faces"]
+PRESET_LABEL = config["preset"]
 FACE_SPLITS = list(FACES["splits"])
 SAMPLE_SETS = list(FACES["samples"]["sets"])
 N_STAGES = len(FACES["progan"]["channels"])
@@ -42,3 +43,77 @@ def face_split_params(split):
         # Identities share one seed across splits: identity k looks the same in every split.
         "seed": rule_seed("faces", "render"),
     }
+
+
+FACE_ROLES = ["perceptual", "evaluator"]
+ENCODER_VARIANTS = list(FACES["encoder"]["variants"])
+INVERSION_METHODS = ["gd", "encoder", "hybrid"]
+
+
+def face_network_file(role):
+    """The face network of a role: trained in the DAG, or facenet-pytorch's vggface2 weights."""
+    if FACES["facenet"][role] == "in_dag":
+        return f"results/faces/facenet/{role}.pt"
+    from ganinv.models.facenet import default_vggface2_path
+
+    return str(default_vggface2_path())
+
+
+def facenet_training_params(role):
+    """Hyperparameters of one in-DAG face network (its own seed per role)."""
+    keys = [
+        "input_size",
+        "width",
+        "embedding_dim",
+        "batch_size",
+        "steps",
+        "lr",
+        "weight_decay",
+        "attribute_weight",
+        "val_images_per_identity",
+        "augment",
+        "checkpoint_every",
+    ]
+    return {
+        **{key: FACES["facenet"][key] for key in keys},
+        "seed": rule_seed("faces", "facenet", role),
+    }
+
+
+def encoder_training_params(variant):
+    """Hyperparameters of one encoder variant (shared settings + the variant's loss weights)."""
+    shared = {k: v for k, v in FACES["encoder"].items() if k != "variants"}
+    return {
+        **shared,
+        **FACES["encoder"]["variants"][variant],
+        "seed": rule_seed("faces", "encoder", variant),
+    }
+
+
+def encoder_inputs(variant):
+    """Files one encoder variant trains from (real faces and face network only when used)."""
+    spec = FACES["encoder"]["variants"][variant]
+    inputs = {
+        "generator": "results/faces/progan/generator.pt",
+        "generated": "results/faces/samples/encoder_train.h5",
+    }
+    if spec["real_phase"]:
+        inputs["real"] = "results/faces/data/train.h5"
+    if spec["perceptual_weight"] > 0:
+        inputs["face_network"] = face_network_file("perceptual")
+    return inputs
+
+
+def inversion_inputs(method):
+    """Files one inversion method needs."""
+    inputs = {
+        "generator": "results/faces/progan/generator.pt",
+        "targets": "results/faces/samples/test.h5",
+    }
+    if method in ("encoder", "hybrid"):
+        variant = FACES["inversion"]["encoder_variant"]
+        inputs["encoder"] = f"results/faces/encoder/{variant}.pt"
+    settings = FACES["inversion"].get(method, {})
+    if settings.get("perceptual_weight", 0) > 0:
+        inputs["face_network"] = face_network_file("perceptual")
+    return inputs

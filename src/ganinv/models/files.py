@@ -23,6 +23,8 @@ MODEL_FORMAT_VERSION = 1
 ARCHITECTURES: dict[str, str] = {
     "progan.Generator": "ganinv.models.progan:Generator",
     "progan.Discriminator": "ganinv.models.progan:Discriminator",
+    "facenet.FaceNet": "ganinv.models.facenet:FaceNet",
+    "encoder.ResNetEncoder": "ganinv.models.encoder:ResNetEncoder",
 }
 
 

@@ -1,0 +1,125 @@
+"""Invert a set of generated faces with one method (gd, encoder or hybrid) and store everything.
+
+The HDF5 output holds the recovered ``z``, the ``reconstructions`` (uint8 NCHW), the final
+per-sample ``loss``, the per-iteration ``loss_curve`` and ``psnr_curve`` ([iterations + 1, N]),
+``stopped_at`` (-1, or the iteration at which a sample's loss became non-finite), and the wall
+time (total and per image) with the device in the attributes.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Mapping
+
+import numpy as np
+import torch
+
+from ganinv.data.h5io import base_provenance, check_images, read_h5, write_h5
+from ganinv.invert import invert_encoder, invert_gd, invert_hybrid, pixel_mae
+from ganinv.models.facenet import feature_targets, load_face_network, perceptual_distance
+from ganinv.models.files import load_model
+from ganinv.plots import to_uint8
+from ganinv.runtime import UserError, file_sha256, params_hash
+
+log = logging.getLogger("ganinv")
+METHODS = ("gd", "encoder", "hybrid")
+
+
+def psnr_db(reconstructions: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+    """Per-sample PSNR (dB, data range 1) of images given in [-1, 1]."""
+    diff = (reconstructions.clamp(-1, 1) - targets) / 2
+    mse = diff.pow(2).flatten(1).mean(1).clamp_min(1e-12)
+    return -10.0 * torch.log10(mse)
+
+
+def make_loss(face_net, perceptual_weight: float):
+    """Per-sample pixel MAE (+ weighted perceptual distance on precomputed target features)."""
+    if perceptual_weight <= 0 or face_net is None:
+        return pixel_mae
+    # Target features are computed once per chunk: the cache holds the chunk's tensor itself, so
+    # an identity check cannot be fooled by a recycled id().
+    cache: dict[str, object] = {"targets": None, "features": None}
+
+    def loss(reconstructions: torch.Tensor, batch_targets: torch.Tensor) -> torch.Tensor:
+        if cache["targets"] is not batch_targets:
+            cache["targets"] = batch_targets
+            cache["features"] = feature_targets(face_net, batch_targets)
+        return pixel_mae(reconstructions, batch_targets) + perceptual_weight * (
+            perceptual_distance(face_net, reconstructions, cache["features"])
+        )
+
+    return loss
+
+
+def run_face_inversion(
+    method: str,
+    generator_path: str | os.PathLike,
+    targets_path: str | os.PathLike,
+    out_h5: str | os.PathLike,
+    settings: Mapping[str, object],
+    chunk_size: int,
+    seed: int,
+    device: torch.device,
+    encoder_path: str | os.PathLike | None = None,
+    face_network: tuple[str, str] | None = None,
+) -> dict:
+    """Invert the ``images`` of ``targets_path``; ``settings`` are the method's hyperparameters."""
+    if method not in METHODS:
+        raise UserError(f"unknown inversion method '{method}': use one of {', '.join(METHODS)}")
+    generator, _ = load_model(generator_path, "progan.Generator", device)
+    arrays, _ = read_h5(targets_path, ["images"])
+    check_images(arrays["images"], str(targets_path), generator.resolution)
+    targets = torch.from_numpy(arrays["images"]).float().div_(127.5).sub_(1.0)
+    encoder = None
+    if method in ("encoder", "hybrid"):
+        if encoder_path is None:
+            raise UserError(f"method '{method}' needs an encoder model file")
+        encoder, _ = load_model(encoder_path, "encoder.ResNetEncoder", device)
+    perceptual_weight = float(settings.get("perceptual_weight", 0.0))
+    face_net = None
+    if perceptual_weight > 0:
+        if face_network is None:
+            raise UserError("a perceptual weight > 0 needs a face network")
+        face_net = load_face_network(face_network[0], face_network[1], device)
+    loss_fn = make_loss(face_net, perceptual_weight)
+    common = {"loss_fn": loss_fn, "chunk_size": chunk_size, "device": device,
+              "track_fn": psnr_db}  # fmt: skip
+    if method == "gd":
+        result = invert_gd(
+            generator, targets, iterations=int(settings["iterations"]), lr=float(settings["lr"]),
+            init=str(settings["init"]), seed=seed,
+            stochastic_clipping=bool(settings["stochastic_clipping"]), **common,
+        )  # fmt: skip
+    elif method == "encoder":
+        result = invert_encoder(encoder, generator, targets, **common)
+    else:
+        result = invert_hybrid(
+            encoder, generator, targets, iterations=int(settings["iterations"]),
+            lr=float(settings["lr"]), stochastic_clipping=bool(settings["stochastic_clipping"]),
+            **common,
+        )  # fmt: skip
+    params = {"method": method, "settings": dict(settings), "chunk_size": chunk_size,
+              "seed": seed}  # fmt: skip
+    attrs = base_provenance(
+        kind="inversion", method=method, n=len(targets),
+        seconds_total=result.seconds_total, seconds_per_image=result.seconds_per_image,
+        device=result.device, generator_sha256=file_sha256(generator_path),
+        targets_sha256=file_sha256(targets_path),
+        encoder_sha256=file_sha256(encoder_path) if encoder is not None else "",
+        n_stopped=int((result.stopped_at >= 0).sum()), config_hash=params_hash(params),
+        settings=dict(settings),
+    )  # fmt: skip
+    write_h5(out_h5, {
+        "z": result.z.numpy().astype(np.float32),
+        "reconstructions": to_uint8(result.reconstructions).numpy(),
+        "loss": result.loss.numpy().astype(np.float32),
+        "loss_curve": result.loss_curve.numpy().astype(np.float32),
+        "psnr_curve": result.track_curve.numpy().astype(np.float32),
+        "stopped_at": result.stopped_at.numpy().astype(np.int64),
+    }, attrs)  # fmt: skip
+    summary = {"method": method, "seconds_total": result.seconds_total,
+               "seconds_per_image": result.seconds_per_image,
+               "final_psnr_db": float(result.track_curve[-1].nanmean())}  # fmt: skip
+    log.info("inversion done: %s", summary)
+    return summary

@@ -1,0 +1,205 @@
+"""Distribution distances between image sets: FID and KID on Inception features.
+
+Features come from pytorch-fid's FID InceptionV3 (the port of TensorFlow's 2015-12-05
+Inception graph, final 2048-d average pool). Its weights cannot be downloaded here: they
+must already be in torch hub's checkpoint folder (see :func:`fid_inception_weights_path`),
+and :func:`inception_features` checks for the file before building the network, so it never
+tries to download.
+
+Small-sample caveat (the thesis's Table 2.3 uses 50 images): with N images the sample
+covariance of 2048-d features has rank at most N - 1 = 49. The Fréchet distance's trace
+term ``Tr(S_a + S_b - 2 (S_a S_b)^(1/2))`` then mostly measures how little two random
+49-dimensional subspaces of a 2048-d space overlap, which is large even for two samples of
+the *same* distribution; the value is dominated by this bias rather than by a difference of
+distributions, and is only comparable with FIDs computed from the same N. This module does
+not regularise the covariances or correct the bias (that would change what the thesis's
+number means); it logs a warning when N <= dimension. The Kernel Inception Distance is
+unbiased and is the better-behaved companion at small N.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import os
+import warnings
+from pathlib import Path
+from urllib.parse import urlparse
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from ganinv.runtime import UserError
+
+__all__ = [
+    "frechet_distance",
+    "kernel_inception_distance",
+    "fid_inception_weights_path",
+    "fid_inception_available",
+    "inception_features",
+    "FEATURE_DIM",
+]
+
+FEATURE_DIM = 2048
+logger = logging.getLogger(__name__)
+
+
+def _features(x: np.ndarray | Tensor, name: str) -> np.ndarray:
+    if isinstance(x, Tensor):
+        x = x.detach().cpu().numpy()
+    f = np.asarray(x, dtype=np.float64)
+    if f.ndim != 2 or f.shape[0] < 2:
+        raise ValueError(f"{name} must be a [N, D] array with N >= 2, got shape {f.shape}")
+    return f
+
+
+def _feature_pair(a, b) -> tuple[np.ndarray, np.ndarray]:
+    fa = _features(a, "features_a")
+    fb = _features(b, "features_b")
+    if fa.shape[1] != fb.shape[1]:
+        raise ValueError(f"feature dimensions differ: {fa.shape[1]} vs {fb.shape[1]}")
+    return fa, fb
+
+
+def frechet_distance(features_a: np.ndarray | Tensor, features_b: np.ndarray | Tensor) -> float:
+    """Fréchet distance between Gaussians fitted to two feature sets ([N, D] each).
+
+    Means and covariances (unbiased, ``np.cov``) are computed with NumPy, the distance with
+    ``pytorch_fid.fid_score.calculate_frechet_distance`` (SciPy ``sqrtm``). With N <= D the
+    covariances are singular and the value is dominated by that (see the module docstring);
+    it may also come out slightly negative for identical sets through rounding. For D = 2048
+    the matrix square root takes about a minute on two CPU cores.
+    """
+    from pytorch_fid.fid_score import calculate_frechet_distance
+
+    fa, fb = _feature_pair(features_a, features_b)
+    d = fa.shape[1]
+    if min(len(fa), len(fb)) <= d:
+        logger.warning(
+            "Fréchet distance from %d and %d samples of %d-d features: the covariances are "
+            "singular and the value is dominated by small-sample bias",
+            len(fa),
+            len(fb),
+            d,
+        )
+    mu_a, mu_b = fa.mean(axis=0), fb.mean(axis=0)
+    sigma_a = np.atleast_2d(np.cov(fa, rowvar=False))
+    sigma_b = np.atleast_2d(np.cov(fb, rowvar=False))
+    with warnings.catch_warnings():
+        # pytorch-fid 0.3.0 passes sqrtm's deprecated ``disp`` argument (SciPy >= 1.16)
+        warnings.filterwarnings("ignore", message=".*disp.*", category=DeprecationWarning)
+        return float(calculate_frechet_distance(mu_a, sigma_a, mu_b, sigma_b))
+
+
+def _polynomial_kernel(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    return (x @ y.T / x.shape[1] + 1.0) ** 3
+
+
+def kernel_inception_distance(
+    features_a: np.ndarray | Tensor,
+    features_b: np.ndarray | Tensor,
+    n_subsets: int = 100,
+    subset_size: int | None = None,
+    seed: int = 0,
+) -> tuple[float, float]:
+    """Kernel Inception Distance (Bińkowski et al. 2018): mean and std of MMD² over subsets.
+
+    Each of ``n_subsets`` draws takes ``subset_size`` rows of each set without replacement
+    (default ``min(len(a), len(b), 1000)``) and computes the unbiased MMD² estimate with the
+    cubic polynomial kernel ``k(x, y) = (x·y / d + 1)³``. Returns ``(mean, std)`` over the
+    draws (population std, ``ddof=0``). When the subset size equals both set sizes every draw
+    is the full set, so the std is 0. The estimate is unbiased, so it can be negative when the
+    distributions are equal.
+    """
+    fa, fb = _feature_pair(features_a, features_b)
+    largest = min(len(fa), len(fb))
+    m = min(largest, 1000) if subset_size is None else int(subset_size)
+    if not 2 <= m <= largest:
+        raise ValueError(f"subset_size must be in [2, {largest}], got {m}")
+    if n_subsets < 1:
+        raise ValueError(f"n_subsets must be >= 1, got {n_subsets}")
+    rng = np.random.default_rng(seed)
+    values = np.empty(n_subsets, dtype=np.float64)
+    for i in range(n_subsets):
+        x = fa[rng.choice(len(fa), m, replace=False)]
+        y = fb[rng.choice(len(fb), m, replace=False)]
+        k_xx = _polynomial_kernel(x, x)
+        k_yy = _polynomial_kernel(y, y)
+        k_xy = _polynomial_kernel(x, y)
+        within = (k_xx.sum() - np.trace(k_xx) + k_yy.sum() - np.trace(k_yy)) / (m * (m - 1))
+        values[i] = within - 2.0 * k_xy.mean()
+    return float(values.mean()), float(values.std())
+
+
+def fid_inception_weights_path() -> Path:
+    """Where pytorch-fid's InceptionV3 loads its FID weights from.
+
+    ``pytorch_fid.inception.fid_inception_v3`` calls torch hub's ``load_state_dict_from_url``
+    with ``FID_WEIGHTS_URL``, which reads ``<torch hub dir>/checkpoints/<URL file name>``:
+    by default ``$TORCH_HOME/hub/checkpoints/pt_inception-2015-12-05-6726825d.pth``
+    (``$TORCH_HOME`` defaults to ``$XDG_CACHE_HOME/torch``, i.e. ``~/.cache/torch``).
+    """
+    from pytorch_fid.inception import FID_WEIGHTS_URL
+
+    name = os.path.basename(urlparse(FID_WEIGHTS_URL).path)
+    return Path(torch.hub.get_dir()) / "checkpoints" / name
+
+
+def fid_inception_available() -> bool:
+    """Whether the FID Inception weights file is present (nothing is downloaded)."""
+    return fid_inception_weights_path().is_file()
+
+
+def _build_inception(device: torch.device) -> torch.nn.Module:
+    from pytorch_fid.inception import FID_WEIGHTS_URL
+
+    path = fid_inception_weights_path()
+    if not path.is_file():
+        raise UserError(
+            f"the FID Inception weights are missing: place {path.name} (from {FID_WEIGHTS_URL}) "
+            f"at {path} (set TORCH_HOME to use another folder); nothing is downloaded"
+        )
+    stat = path.stat()
+    return _cached_inception(str(path), stat.st_mtime_ns, stat.st_size, str(device))
+
+
+@functools.lru_cache(maxsize=1)
+def _cached_inception(path: str, mtime_ns: int, size: int, device: str) -> torch.nn.Module:
+    """The network for one weights file (keyed by its stat) and device, built once."""
+    from pytorch_fid.inception import InceptionV3
+
+    try:
+        model = InceptionV3([InceptionV3.BLOCK_INDEX_BY_DIM[FEATURE_DIM]])
+    except Exception as error:  # a truncated or foreign file under the expected name
+        raise UserError(f"could not load the FID Inception weights from {path}: {error}") from error
+    return model.to(torch.device(device)).eval()
+
+
+def inception_features(
+    images: Tensor | np.ndarray, device: torch.device | str, batch_size: int = 50
+) -> np.ndarray:
+    """2048-d pool features of pytorch-fid's FID InceptionV3, as a float64 array [N, 2048].
+
+    ``images``: NCHW, float in [0, 1] or uint8, 3 channels (1 channel is repeated), any size
+    (the network resizes bilinearly to 299x299 and rescales to [-1, 1] itself). Raises
+    :class:`UserError` naming the expected path when the weights file is missing. The network
+    is built once per weights file and device and then kept (about 100 MB) for later calls.
+    """
+    x = torch.as_tensor(images)
+    if x.dim() != 4 or x.shape[1] not in (1, 3):
+        raise ValueError(f"images must be NCHW with 1 or 3 channels, got {tuple(x.shape)}")
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+    device = torch.device(device)
+    model = _build_inception(device)
+    out = np.empty((x.shape[0], FEATURE_DIM), dtype=np.float64)
+    with torch.inference_mode():
+        for start in range(0, x.shape[0], batch_size):
+            batch = x[start : start + batch_size].to(device)
+            batch = batch.float() / 255.0 if batch.dtype == torch.uint8 else batch.float()
+            if batch.shape[1] == 1:
+                batch = batch.expand(-1, 3, -1, -1)
+            pooled = model(batch)[0]  # [B, 2048, 1, 1]
+            out[start : start + len(batch)] = pooled.flatten(1).double().cpu().numpy()
+    return out

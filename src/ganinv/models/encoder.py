@@ -1,0 +1,49 @@
+"""The thesis's inverse mapper: torchvision ResNet-18 (from scratch) with a linear head to z.
+
+Head (thesis): global average pool -> linear 2048 -> linear 1024 -> linear z_dim, no activations.
+Inputs of any size are resized (bilinear) to ``input_size`` (thesis: 224).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch.nn.functional as F
+from torch import Tensor, nn
+from torchvision.models import resnet18
+
+
+class ResNetEncoder(nn.Module):
+    """x in [-1, 1], [N, in_channels, H, W] -> predicted latent [N, z_dim]."""
+
+    def __init__(
+        self,
+        z_dim: int,
+        input_size: int = 224,
+        in_channels: int = 3,
+        hidden: Sequence[int] = (2048, 1024),
+    ) -> None:
+        super().__init__()
+        if z_dim < 1 or input_size < 16 or in_channels < 1:
+            raise ValueError(
+                f"ResNetEncoder: need z_dim >= 1, input_size >= 16, in_channels >= 1 "
+                f"(got {z_dim}, {input_size}, {in_channels})"
+            )
+        self.z_dim = int(z_dim)
+        self.input_size = int(input_size)
+        backbone = resnet18(weights=None)
+        if in_channels != 3:
+            backbone.conv1 = nn.Conv2d(in_channels, 64, 7, stride=2, padding=3, bias=False)
+        backbone.fc = nn.Identity()  # keep the global average pool, drop the classifier
+        self.backbone = backbone
+        widths = [512, *[int(h) for h in hidden], self.z_dim]
+        self.head = nn.Sequential(
+            *[nn.Linear(a, b) for a, b in zip(widths[:-1], widths[1:], strict=True)]
+        )
+
+    def forward(self, x: Tensor) -> Tensor:
+        if x.shape[-2:] != (self.input_size, self.input_size):
+            x = F.interpolate(
+                x, size=(self.input_size, self.input_size), mode="bilinear", align_corners=False
+            )
+        return self.head(self.backbone(x))

@@ -1,0 +1,55 @@
+# Inversion of the 50 generated test faces (thesis Table 2.3) and of the ablation's encoders.
+
+
+rule invert_faces:
+    """Recover z for every test face with one method: gd, encoder or hybrid."""
+    input:
+        unpack(lambda wildcards: inversion_inputs(wildcards.method)),
+    output:
+        h5="results/faces/inversion/{method}.h5",
+    log:
+        "results/logs/faces/invert_{method}.log",
+    benchmark:
+        "results/benchmarks/faces/invert_{method}.tsv"
+    conda:
+        "../../envs/ganinv.yaml"
+    threads: config["threads"]
+    resources:
+        gpu=1,
+    params:
+        method=lambda wildcards: wildcards.method,
+        settings=lambda wildcards: FACES["inversion"].get(wildcards.method, {}),
+        face_network_kind=FACES["facenet"]["perceptual"],
+        chunk_size=FACES["inversion"]["chunk_size"],
+        seed=lambda wildcards: rule_seed("faces", "invert", wildcards.method),
+        device=config["device"],
+    script:
+        "../scripts/invert_faces.py"
+
+
+rule invert_faces_ablation:
+    """One forward pass of each encoder variant over the test faces (paper Table 1)."""
+    input:
+        generator="results/faces/progan/generator.pt",
+        targets="results/faces/samples/test.h5",
+        encoder="results/faces/encoder/{variant}.pt",
+    output:
+        h5="results/faces/ablation/{variant}.h5",
+    log:
+        "results/logs/faces/ablation_{variant}.log",
+    benchmark:
+        "results/benchmarks/faces/ablation_{variant}.tsv"
+    conda:
+        "../../envs/ganinv.yaml"
+    threads: config["threads"]
+    resources:
+        gpu=1,
+    params:
+        method="encoder",
+        settings={},
+        face_network_kind=FACES["facenet"]["perceptual"],
+        chunk_size=FACES["inversion"]["chunk_size"],
+        seed=lambda wildcards: rule_seed("faces", "ablation", wildcards.variant),
+        device=config["device"],
+    script:
+        "../scripts/invert_faces.py"

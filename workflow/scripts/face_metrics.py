@@ -1,0 +1,22 @@
+"""Snakemake adapter of rule face_metrics."""
+
+from ganinv.experiments.face_metrics import compute_face_metrics
+from ganinv.runtime import resolve_device
+from ganinv.scripting import run
+
+
+def main(smk):
+    compute_face_metrics(
+        inversion_h5=smk.input.inversion,
+        targets_h5=smk.input.targets,
+        evaluator=(smk.params.evaluator_kind, smk.input.evaluator),
+        per_image_csv=smk.output.per_image,
+        summary_csv=smk.output.summary,
+        label=smk.params.label,
+        kid_subsets=smk.params.kid_subsets,
+        seed=smk.params.seed,
+        device=resolve_device(smk.params.device),
+    )
+
+
+run(snakemake, main)  # noqa: F821 - injected by Snakemake
