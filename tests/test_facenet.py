@@ -4,11 +4,7 @@ from __future__ import annotations
 
 import csv
 import re
-import signal
-import subprocess
-import sys
 import textwrap
-import time
 from pathlib import Path
 
 import pytest
@@ -25,6 +21,7 @@ from ganinv.models.facenet import (
 from ganinv.models.files import load_model, save_model
 from ganinv.runtime import UserError
 from ganinv.train.facenet import FaceNetTraining, train_facenet
+from tests.kill_helpers import run_training
 
 KWARGS = {"n_identities": 7, "n_attributes": 5, "input_size": 32, "width": 8, "embedding_dim": 16}
 
@@ -222,21 +219,8 @@ SCRIPT = textwrap.dedent(
 
 def _train(data: Path, out: Path, config: dict, kill_after_checkpoint_step: int | None = None):
     out.mkdir(parents=True, exist_ok=True)
-    command = [sys.executable, "-c", SCRIPT, str(data), str(out), repr(config)]
-    if kill_after_checkpoint_step is None:
-        subprocess.run(command, check=True, timeout=300)
-        return
-    process = subprocess.Popen(command)
-    checkpoint = out / "work" / "checkpoint.pt"
-    deadline = time.time() + 300
-    while time.time() < deadline and process.poll() is None:
-        if checkpoint.exists():
-            state = torch.load(checkpoint, weights_only=True)
-            if state["step"] >= kill_after_checkpoint_step:
-                break
-        time.sleep(0.01)
-    process.send_signal(signal.SIGKILL)
-    process.wait()
+    run_training(SCRIPT, [str(data), str(out), repr(config)], out / "work" / "checkpoint.pt",
+                 kill_after_checkpoint_step)  # fmt: skip
 
 
 def test_resume_after_kill_matches_uninterrupted_run(tiny_faces, tmp_path):

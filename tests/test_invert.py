@@ -207,8 +207,9 @@ def test_stochastic_clipping_writes_back():
     assert ((one.z - z0)[~large].abs() <= lr * 1.01).all()  # only the Adam step moved them
     generator.seen.clear()
     invert_gd(generator, targets, iterations=12, lr=0.2, z_init=z0, stochastic_clipping=True)
-    assert len(generator.seen) == 13
-    assert all((z.abs() <= 1).all() for z in generator.seen[1:])
+    seen = generator.seen[1:]  # the first call is the untimed warm-up pass on zeros
+    assert len(seen) == 13
+    assert all((z.abs() <= 1).all() for z in seen[1:])
     unclipped = invert_gd(generator, targets, iterations=1, lr=lr, z_init=z0)
     assert (unclipped.z[large] > 4).all()
 

@@ -30,6 +30,8 @@ Conventions
 * Initial latents are drawn for all ``N`` targets at once from a CPU ``torch.Generator`` seeded
   with ``seed``; the stochastic-clipping noise of step ``t`` is drawn from CPU generators seeded
   by ``(seed, t, block of 64 rows)``. Results therefore do not depend on chunking or device.
+* Timing: wall time of the whole inversion after one untimed warm-up pass on one target (first
+  calls pay one-off set-up costs); on CUDA the device is synchronised before reading the clock.
 * Non-finite losses: a sample whose loss becomes non-finite at iteration ``t`` (row ``t`` of
   ``loss_curve``) stops there: ``stopped_at = t``, its loss is NaN from row ``t`` on and in
   ``loss``, and its latent is frozen at the last iterate whose loss was finite (``z_{t-1}``, or the
@@ -56,6 +58,7 @@ from torch import Tensor, nn
 
 from ganinv.progress import progress
 from ganinv.runtime import UserError, derive_seed, device_description
+from ganinv.sample import draw_latents
 
 __all__ = [
     "LossFn",
@@ -254,13 +257,34 @@ def _latent_dim(generator: nn.Module, z_dim: int | None) -> int | None:
     return int(z_dim) if z_dim is not None else (int(declared) if declared is not None else None)
 
 
+def _warm_up(
+    generator: nn.Module, encoder: nn.Module | None, targets: Tensor, z_dim: int | None,
+    device: torch.device,
+) -> None:  # fmt: skip
+    """One untimed pass on one target, so that first-call set-up (allocator, kernel selection,
+    lazy initialisation) is not billed to whichever method happens to run first."""
+    with torch.no_grad():
+        x = targets[:1].detach().to(device=device, dtype=torch.float32)
+        if encoder is not None:
+            z = encoder(x)
+            if (
+                not isinstance(z, Tensor)
+                or z.dim() != 2
+                or (z_dim is not None and z.shape[1] != z_dim)
+            ):
+                return  # a shape mismatch is reported properly by _encode
+        elif z_dim is not None:
+            z = torch.zeros(1, z_dim, device=device)
+        else:
+            return
+        generator(z)
+    _sync(device)
+
+
 def _initial_latents(n: int, z_dim: int, init: str, seed: int) -> Tensor:
-    rng = torch.Generator().manual_seed(int(seed))
-    if init == "normal":
-        return torch.randn(n, z_dim, generator=rng)
-    if init == "uniform":
-        return torch.rand(n, z_dim, generator=rng).mul_(2.0).sub_(1.0)
-    raise UserError(f"unknown z init '{init}': use one of {', '.join(INITS)}")
+    if init not in INITS:
+        raise UserError(f"unknown z init '{init}': use one of {', '.join(INITS)}")
+    return draw_latents(n, z_dim, init, seed)  # the same draw as sampling from the prior
 
 
 def _warn_stopped(desc: str, stopped_at: Tensor) -> None:
@@ -539,7 +563,7 @@ def invert_gd(
     run_device = _resolve_device(device, [("generator", generator)])
 
     with _frozen(generator):
-        _sync(run_device)
+        _warm_up(generator, None, targets, z_start.shape[1], run_device)
         started = time.perf_counter()
         z, reconstructions, loss, curve, stopped_at, track = _run_gd(
             generator,
@@ -631,7 +655,7 @@ def invert_encoder(
     run_device = _resolve_device(device, [("generator", generator), ("encoder", encoder)])
     dim = _latent_dim(generator, None)
     with _frozen(generator, encoder):
-        _sync(run_device)
+        _warm_up(generator, encoder, targets, dim, run_device)
         started = time.perf_counter()
         z = _encode(encoder, targets, dim, chunk, run_device)
         recons, losses, tracks = [], [], []
@@ -694,7 +718,7 @@ def invert_hybrid(
     run_device = _resolve_device(device, [("generator", generator), ("encoder", encoder)])
     dim = _latent_dim(generator, None)
     with _frozen(generator, encoder):
-        _sync(run_device)
+        _warm_up(generator, encoder, targets, dim, run_device)
         started = time.perf_counter()
         z_start = _encode(encoder, targets, dim, chunk, run_device)
         z, reconstructions, loss, curve, stopped_at, track = _run_gd(

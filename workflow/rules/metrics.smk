@@ -33,6 +33,7 @@ rule table_2_3:
         summaries=expand(
             "results/faces/metrics/inversion/{method}.csv", method=INVERSION_METHODS
         ),
+        gd="results/faces/inversion/gd.h5",
     output:
         csv="results/thesis/table_2_3.csv",
         md="results/thesis/table_2_3.md",

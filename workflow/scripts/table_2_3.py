@@ -13,6 +13,7 @@ def main(smk):
         preset=smk.params.preset,
         hybrid_iterations=smk.params.hybrid_iterations,
         gd_iterations=smk.params.gd_iterations,
+        gd_inversion_h5=smk.input.gd,
     )
 
 

@@ -314,7 +314,7 @@ def train_facenet(
     model.attribute_std.copy_(std)
     model = model.to(device).train()
     optimizer = torch.optim.AdamW(
-        model.parameters(), lr=config.lr, weight_decay=config.weight_decay
+        model.parameters(), lr=config.lr, weight_decay=config.weight_decay, fused=True
     )
     rng = torch.Generator().manual_seed(derive_seed(config.seed, "facenet-augment"))
     order = _BatchOrder(len(train.labels), config.batch_size, config.seed)

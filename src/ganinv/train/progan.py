@@ -198,10 +198,16 @@ def train_progan(
     for p in ema.parameters():
         p.requires_grad_(False)
     opt_g = torch.optim.Adam(
-        generator.parameters(), lr=config.lr, betas=tuple(float(b) for b in config.betas)
+        generator.parameters(),
+        lr=config.lr,
+        betas=tuple(float(b) for b in config.betas),
+        fused=True,
     )
     opt_d = torch.optim.Adam(
-        discriminator.parameters(), lr=config.lr, betas=tuple(float(b) for b in config.betas)
+        discriminator.parameters(),
+        lr=config.lr,
+        betas=tuple(float(b) for b in config.betas),
+        fused=True,
     )
     rng = torch.Generator().manual_seed(config.seed)
     # Fixed latents and real images for the quality number and the grids: same at every evaluation.
