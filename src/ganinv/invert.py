@@ -582,7 +582,16 @@ def invert_gd(
         )
         _sync(run_device)
         seconds = time.perf_counter() - started
-    _warn_stopped(progress_desc, stopped_at)
+    return _finish("gd", progress_desc, (z, reconstructions, loss, curve, stopped_at, track),
+                   seconds, run_device)  # fmt: skip
+
+
+def _finish(
+    method: str, desc: str, outputs: tuple, seconds: float, run_device: torch.device
+) -> InversionResult:
+    """Package the outputs of a GD run (gd or hybrid), warn about stopped samples, log."""
+    z, reconstructions, loss, curve, stopped_at, track = outputs
+    _warn_stopped(desc, stopped_at)
     result = InversionResult(
         z=z,
         reconstructions=reconstructions,
@@ -590,12 +599,12 @@ def invert_gd(
         loss_curve=curve,
         stopped_at=stopped_at,
         seconds_total=seconds,
-        seconds_per_image=seconds / n,
+        seconds_per_image=seconds / len(z),
         device=device_description(run_device),
-        method="gd",
+        method=method,
         track_curve=track,
     )
-    _log_done(progress_desc, result)
+    _log_done(desc, result)
     return result
 
 
@@ -738,18 +747,5 @@ def invert_hybrid(
         )
         _sync(run_device)
         seconds = time.perf_counter() - started
-    _warn_stopped("hybrid", stopped_at)
-    result = InversionResult(
-        z=z,
-        reconstructions=reconstructions,
-        loss=loss,
-        loss_curve=curve,
-        stopped_at=stopped_at,
-        seconds_total=seconds,
-        seconds_per_image=seconds / n,
-        device=device_description(run_device),
-        method="hybrid",
-        track_curve=track,
-    )
-    _log_done("hybrid", result)
-    return result
+    return _finish("hybrid", "hybrid", (z, reconstructions, loss, curve, stopped_at, track),
+                   seconds, run_device)  # fmt: skip
