@@ -32,7 +32,6 @@ COLUMNS = (
     "method", "n_images", "psnr_db", "ssim", "fid", "kid", "facenet_cosine", "latent_mae",
     "latent_cosine", "attr_error", "attr_error_pose", "attr_error_identity",
     "seconds_total", "seconds_per_image", "n_stopped", "fid_features", "device",
-    "attributes_used",
 )  # fmt: skip
 
 
@@ -46,7 +45,15 @@ def _load(summaries: Mapping[str, str | os.PathLike]) -> pd.DataFrame:
         row["method"] = method
         rows.append(row)
     table = pd.DataFrame(rows)
-    return table[[c for c in COLUMNS if c in table.columns]]
+    return table[[c for c in (*COLUMNS, "attributes_used") if c in table.columns]]
+
+
+def _attributes_used(table: pd.DataFrame) -> str:
+    """The attribute list the metric summaries recorded (the same evaluator for every row)."""
+    if "attributes_used" not in table.columns:
+        return ""
+    value = table["attributes_used"].iloc[0]
+    return ", ".join(str(value).split()) if isinstance(value, str) else ""
 
 
 def _common_notes(table: pd.DataFrame, preset: str) -> list[str]:
@@ -60,7 +67,9 @@ def _common_notes(table: pd.DataFrame, preset: str) -> list[str]:
         "'FID') alongside it.",
         "attr_error* = mean |difference| (standardised units) between the evaluator's attribute "
         "predictions for target and reconstruction, over the attributes it reads with "
-        "validation R2 >= 0.5 (listed in attributes_used of the CSV); lower is better.",
+        "validation R2 >= 0.5; lower is better. Attributes used: "
+        + (_attributes_used(table) or "none (the evaluator reads none reliably)")
+        + ".",
         "seconds_total is the wall time for the whole set in one batch "
         f"({table['device'].iloc[0]}); seconds_per_image = seconds_total / n_images.",
     ]
@@ -106,7 +115,7 @@ def write_table_2_3(
             "PSNR is measured on float reconstructions, the table's on the stored uint8 ones)."
         )
     write_table(
-        table, csv_path, md_path, tex_path,
+        table.drop(columns="attributes_used", errors="ignore"), csv_path, md_path, tex_path,
         title="Table 2.3: inversion of 50 generated faces by gradient descent, encoder and hybrid",
         notes=notes, reference=THESIS_TABLE_2_3.reindex(table["method"]).reset_index(drop=True),
     )  # fmt: skip
@@ -138,7 +147,7 @@ def write_table_1(
         )
     reference = PAPER_TABLE_1.reindex(table["method"]).reset_index(drop=True)
     write_table(
-        table, csv_path, md_path, tex_path,
+        table.drop(columns="attributes_used", errors="ignore"), csv_path, md_path, tex_path,
         title="Table 1 (paper): encoder ablation on the 50 generated test faces",
         notes=notes, reference=reference,
     )  # fmt: skip
