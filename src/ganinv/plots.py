@@ -13,6 +13,11 @@ from torchvision.utils import make_grid
 from ganinv.atomic import atomic_path
 
 
+def from_uint8(images: torch.Tensor, device: torch.device | str | None = None) -> torch.Tensor:
+    """Map uint8 images [0, 255] to float32 in [-1, 1] (the networks' range), on ``device``."""
+    return images.to(device=device, dtype=torch.float32).div_(127.5).sub_(1.0)
+
+
 def to_uint8(images: torch.Tensor) -> torch.Tensor:
     """Map generator output in [-1, 1] (float NCHW) to uint8 [0, 255], rounding."""
     return ((images.clamp(-1.0, 1.0) + 1.0) * 127.5).round().to(torch.uint8)

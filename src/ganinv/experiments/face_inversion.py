@@ -17,20 +17,14 @@ import torch
 
 from ganinv.data.h5io import base_provenance, check_images, read_h5, write_h5
 from ganinv.invert import invert_encoder, invert_gd, invert_hybrid, pixel_mae
+from ganinv.metrics.image import psnr_signed
 from ganinv.models.facenet import feature_targets, load_face_network, perceptual_distance
 from ganinv.models.files import load_model
-from ganinv.plots import to_uint8
+from ganinv.plots import from_uint8, to_uint8
 from ganinv.runtime import UserError, file_sha256, params_hash
 
 log = logging.getLogger("ganinv")
 METHODS = ("gd", "encoder", "hybrid")
-
-
-def psnr_db(reconstructions: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
-    """Per-sample PSNR (dB, data range 1) of images given in [-1, 1]."""
-    diff = (reconstructions.clamp(-1, 1) - targets) / 2
-    mse = diff.pow(2).flatten(1).mean(1).clamp_min(1e-12)
-    return -10.0 * torch.log10(mse)
 
 
 def make_loss(face_net, perceptual_weight: float):
@@ -70,7 +64,7 @@ def run_face_inversion(
     generator, _ = load_model(generator_path, "progan.Generator", device)
     arrays, _ = read_h5(targets_path, ["images"])
     check_images(arrays["images"], str(targets_path), generator.resolution)
-    targets = torch.from_numpy(arrays["images"]).float().div_(127.5).sub_(1.0)
+    targets = from_uint8(torch.from_numpy(arrays["images"]))
     encoder = None
     if method in ("encoder", "hybrid"):
         if encoder_path is None:
@@ -84,7 +78,7 @@ def run_face_inversion(
         face_net = load_face_network(face_network[0], face_network[1], device)
     loss_fn = make_loss(face_net, perceptual_weight)
     common = {"loss_fn": loss_fn, "chunk_size": chunk_size, "device": device,
-              "track_fn": psnr_db}  # fmt: skip
+              "track_fn": psnr_signed}  # fmt: skip
     if method == "gd":
         result = invert_gd(
             generator, targets, iterations=int(settings["iterations"]), lr=float(settings["lr"]),

@@ -66,6 +66,18 @@ def psnr(x: Tensor | np.ndarray, y: Tensor | np.ndarray, data_range: float = 1.0
     return 10.0 * torch.log10(float(data_range) ** 2 / mse)  # mse == 0 -> +inf, no warning
 
 
+def psnr_signed(reconstructions: Tensor, targets: Tensor) -> Tensor:
+    """Per-image PSNR (dB) of generator-range images in [-1, 1], reconstructions clamped to it.
+
+    Same definition as :func:`psnr` after mapping to [0, 1] (data range 1), computed in the
+    inputs' dtype on their device and with the MSE floored at 1e-12, so that the per-iteration
+    curves of an inversion stay finite and cheap.
+    """
+    diff = (reconstructions.clamp(-1, 1) - targets) / 2
+    mse = diff.pow(2).flatten(1).mean(1).clamp_min(1e-12)
+    return -10.0 * torch.log10(mse)
+
+
 def _gaussian_window(device: torch.device) -> Tensor:
     offsets = torch.arange(-_SSIM_RADIUS, _SSIM_RADIUS + 1, dtype=torch.float64, device=device)
     w = torch.exp(-0.5 / SSIM_SIGMA**2 * offsets.square())

@@ -25,10 +25,12 @@ import torch
 
 from ganinv.curves import CurveWriter
 from ganinv.data.h5io import check_images, read_h5
+from ganinv.metrics.image import psnr_signed
 from ganinv.metrics.latent import normalize_latent
 from ganinv.models.encoder import ResNetEncoder
 from ganinv.models.facenet import load_face_network, perceptual_distance
 from ganinv.models.files import load_model, save_model
+from ganinv.plots import from_uint8
 from ganinv.progress import progress
 from ganinv.runtime import UserError, device_description, file_sha256, params_hash, seed_everything
 from ganinv.train.checkpoint import load_checkpoint, save_checkpoint
@@ -79,16 +81,6 @@ class EncoderTraining:
         if not self.real_phase:
             return "generated"
         return "generated" if (step // self.phase_period) % 2 == 0 else "real"
-
-
-def _to_float(images: torch.Tensor, device: torch.device) -> torch.Tensor:
-    return images.to(device=device, dtype=torch.float32).div_(127.5).sub_(1.0)
-
-
-def _psnr_db(x: torch.Tensor, y: torch.Tensor) -> float:
-    """Mean PSNR (dB, data range 1) of images in [-1, 1]."""
-    mse = ((x.clamp(-1, 1) - y) / 2).pow(2).flatten(1).mean(1).clamp_min(1e-12)
-    return float((-10 * torch.log10(mse)).mean())
 
 
 def train_encoder(
@@ -183,10 +175,10 @@ def train_encoder(
     @torch.no_grad()
     def validate() -> tuple[float, float]:
         encoder.eval()
-        x = _to_float(x_val, device)
+        x = from_uint8(x_val, device)
         z_hat = encoder(x)
         z_mae = float((normalize(z_hat) - normalize(z_val.to(device))).abs().mean())
-        psnr = _psnr_db(generator(z_hat), x)
+        psnr = float(psnr_signed(generator(z_hat), x).mean())
         encoder.train()
         return z_mae, psnr
 
@@ -202,12 +194,12 @@ def train_encoder(
         phase = config.phase(step)
         if phase == "generated":
             index = torch.randint(len(z_train), (config.batch_size,), generator=rng)
-            x = _to_float(x_train[index], device)
+            x = from_uint8(x_train[index], device)
             z = z_train[index].to(device)
         else:
             assert real is not None
             index = torch.randint(len(real), (config.batch_size,), generator=rng)
-            x = _to_float(real[index], device)
+            x = from_uint8(real[index], device)
             z = None
         z_hat = encoder(x)
         zero = torch.zeros((), device=device)

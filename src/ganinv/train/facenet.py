@@ -26,6 +26,7 @@ from ganinv.data.faces import DISCRETE_ATTRIBUTES, MAX_RESOLUTION, MIN_RESOLUTIO
 from ganinv.data.h5io import check_images, read_h5
 from ganinv.models.facenet import FaceNet
 from ganinv.models.files import save_model
+from ganinv.plots import from_uint8
 from ganinv.progress import progress
 from ganinv.runtime import (
     UserError,
@@ -187,10 +188,6 @@ def _load_data(
     return split(~val_mask), split(val_mask), identity_ids.tolist(), [str(x) for x in names]
 
 
-def _to_float(images: torch.Tensor, device: torch.device) -> torch.Tensor:
-    return images.to(device=device, dtype=torch.float32).div_(127.5).sub_(1.0)
-
-
 def _translate(
     x: torch.Tensor, shift: int, generator: torch.Generator
 ) -> tuple[torch.Tensor, torch.Tensor]:
@@ -246,7 +243,7 @@ def _evaluate(
     correct = 0
     predictions = []
     for start in range(0, len(split.labels), EVAL_BATCH):
-        x = _to_float(split.images[start : start + EVAL_BATCH], device)
+        x = from_uint8(split.images[start : start + EVAL_BATCH], device)
         logits, _ = model(x)
         labels = split.labels[start : start + EVAL_BATCH].to(device)
         correct += int((logits.argmax(dim=1) == labels).sum())
@@ -379,7 +376,7 @@ def train_facenet(
         for group in optimizer.param_groups:
             group["lr"] = lr
         index = order.indices(step)
-        x = _to_float(train.images[index], device)
+        x = from_uint8(train.images[index], device)
         labels = train.labels[index].to(device)
         target = train.attributes[index].clone()
         if shift > 0:

@@ -35,7 +35,7 @@ from ganinv.models.progan import (
     generator_loss,
     gradient_penalty,
 )
-from ganinv.plots import save_image_grid, to_uint8
+from ganinv.plots import from_uint8, save_image_grid, to_uint8
 from ganinv.progress import progress
 from ganinv.runtime import UserError, device_description, file_sha256, params_hash, seed_everything
 from ganinv.train.checkpoint import load_checkpoint, save_checkpoint
@@ -120,7 +120,7 @@ def _real_batch(
     images: torch.Tensor, index: torch.Tensor, stage: int, alpha: float, device: torch.device
 ) -> torch.Tensor:
     """Real images in [-1, 1] at the stage's resolution, faded like the generator's output."""
-    batch = images[index].to(device=device, dtype=torch.float32).div_(127.5).sub_(1.0)
+    batch = from_uint8(images[index], device)
     full = batch.shape[-1]
     size = 4 * 2**stage
     if size < full:
