@@ -6,7 +6,20 @@ VENV ?= .venv
 CORES ?= 2
 BIN := $(VENV)/bin
 
-.PHONY: setup run smoke test lint format bench
+.PHONY: setup system-deps run smoke test lint format bench
+
+# Debian packages the workflow calls: espeak-ng renders the audio chapter's spoken digits.
+# Installed with apt-get when missing and we are root; otherwise the command to run is printed.
+system-deps:
+	@command -v espeak-ng >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "installing espeak-ng (apt-get)"; \
+	    (apt-get install -y -qq espeak-ng >/dev/null 2>&1 || \
+	     (apt-get update -qq >/dev/null && apt-get install -y -qq espeak-ng >/dev/null)); \
+	  else \
+	    echo "espeak-ng is missing: run 'sudo apt-get install espeak-ng' (Debian/Ubuntu) or" \
+	         "'brew install espeak-ng' (macOS), then rerun make" >&2; exit 1; \
+	  fi; }
 
 $(BIN)/.ganinv-installed: requirements.txt requirements-dev.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -14,7 +27,7 @@ $(BIN)/.ganinv-installed: requirements.txt requirements-dev.txt pyproject.toml
 	$(BIN)/python -m pip install --quiet -r requirements-dev.txt -e .
 	touch $@
 
-setup: $(BIN)/.ganinv-installed
+setup: system-deps $(BIN)/.ganinv-installed
 
 run: setup
 	$(BIN)/snakemake --cores $(CORES)

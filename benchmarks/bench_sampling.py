@@ -59,7 +59,7 @@ def main() -> None:
             summary = sample_to_h5(
                 path, Path(tmp) / f"s{repeat}.h5", args.n, "normal", 0, args.batch, device
             )
-            sampled.append(summary["images_per_second"])
+            sampled.append(summary["samples_per_second"])
     ratio = statistics.median(sampled) / statistics.median(bare)
     print(f"generator forward alone : {statistics.median(bare):9.1f} images/s")
     print(f"sampling into HDF5      : {statistics.median(sampled):9.1f} images/s")

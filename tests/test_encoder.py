@@ -109,5 +109,5 @@ def test_mismatched_inputs_are_user_errors(tiny_setup):
         train_encoder(tiny_setup / "g.pt", tiny_setup / "bad.h5", None, None,
                       tiny_setup / "e.pt", tiny_setup / "e.csv", tiny_setup / "w",
                       _config(real_phase=False), torch.device("cpu"))  # fmt: skip
-    with pytest.raises(UserError, match="needs a face network"):
+    with pytest.raises(UserError, match="needs a perceptual network"):
         _train(tiny_setup, "p", _config(perceptual_weight=1.0))

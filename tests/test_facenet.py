@@ -10,13 +10,12 @@ from pathlib import Path
 import pytest
 import torch
 
+from ganinv.losses import feature_targets, perceptual_distance
 from ganinv.models.facenet import (
     FaceNet,
     PretrainedFaceNet,
     default_vggface2_path,
-    feature_targets,
     load_face_network,
-    perceptual_distance,
 )
 from ganinv.models.files import load_model, save_model
 from ganinv.runtime import UserError

@@ -100,7 +100,7 @@ def encoder_inputs(variant):
     if spec["real_phase"]:
         inputs["real"] = "results/faces/data/train.h5"
     if spec["perceptual_weight"] > 0:
-        inputs["face_network"] = face_network_file("perceptual")
+        inputs["perceptual_network"] = face_network_file("perceptual")
     return inputs
 
 

@@ -48,7 +48,7 @@ rule train_encoder:
         gpu=1,
     params:
         training=lambda wildcards: encoder_training_params(wildcards.variant),
-        face_network_kind=FACES["facenet"]["perceptual"],
+        perceptual_kind=FACES["facenet"]["perceptual"],
         work_dir=lambda wildcards: f"results/faces/encoder/work_{wildcards.variant}",
         device=config["device"],
     script:

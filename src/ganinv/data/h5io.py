@@ -170,3 +170,16 @@ def check_images(images: np.ndarray, source: str, resolution: int | None = None)
             f"{source}: images are {images.shape[2]}x{images.shape[3]} px, "
             f"expected {resolution}x{resolution}; render the data at the model's resolution"
         )
+
+
+def check_audio(audio: np.ndarray, source: str, samples: int | None = None) -> None:
+    """Audio must be float32 [N, 1, T] (and T == ``samples`` when given)."""
+    if audio.dtype != np.float32:
+        raise UserError(f"{source}: audio must be float32, found {audio.dtype}")
+    if audio.ndim != 3 or audio.shape[1] != 1:
+        raise UserError(f"{source}: audio must have shape [N, 1, T], found {audio.shape}")
+    if samples is not None and audio.shape[2] != samples:
+        raise UserError(
+            f"{source}: clips have {audio.shape[2]} samples, the generator makes {samples}; "
+            "resample/pad the data to the generator's clip length"
+        )

@@ -17,8 +17,9 @@ import torch
 
 from ganinv.data.h5io import base_provenance, check_images, read_h5, write_h5
 from ganinv.invert import invert_encoder, invert_gd, invert_hybrid, pixel_mae
+from ganinv.losses import perceptual_loss, weighted_sum
 from ganinv.metrics.image import psnr_signed
-from ganinv.models.facenet import feature_targets, load_face_network, perceptual_distance
+from ganinv.models.facenet import load_face_network
 from ganinv.models.files import load_model
 from ganinv.plots import from_uint8, to_uint8
 from ganinv.runtime import UserError, file_sha256, params_hash
@@ -31,19 +32,7 @@ def make_loss(face_net, perceptual_weight: float):
     """Per-sample pixel MAE (+ weighted perceptual distance on precomputed target features)."""
     if perceptual_weight <= 0 or face_net is None:
         return pixel_mae
-    # Target features are computed once per chunk: the cache holds the chunk's tensor itself, so
-    # an identity check cannot be fooled by a recycled id().
-    cache: dict[str, object] = {"targets": None, "features": None}
-
-    def loss(reconstructions: torch.Tensor, batch_targets: torch.Tensor) -> torch.Tensor:
-        if cache["targets"] is not batch_targets:
-            cache["targets"] = batch_targets
-            cache["features"] = feature_targets(face_net, batch_targets)
-        return pixel_mae(reconstructions, batch_targets) + perceptual_weight * (
-            perceptual_distance(face_net, reconstructions, cache["features"])
-        )
-
-    return loss
+    return weighted_sum([(1.0, pixel_mae), (perceptual_weight, perceptual_loss(face_net))])
 
 
 def run_face_inversion(

@@ -47,3 +47,36 @@ class ResNetEncoder(nn.Module):
                 x, size=(self.input_size, self.input_size), mode="bilinear", align_corners=False
             )
         return self.head(self.backbone(x))
+
+
+class AudioEncoder(nn.Module):
+    """Waveform [N, 1, T] in [-1, 1] -> predicted latent [N, z_dim] (thesis chapter 3).
+
+    The waveform becomes a time-frequency image (:class:`ganinv.models.spectral.Spectral`: STFT
+    frame 256, hop 128; the thesis stacked the real part to 3 channels), which a
+    :class:`ResNetEncoder` maps to z. ``input_size`` 129 keeps the 129 x 129 STFT of a 16384-sample
+    clip as it is; other sizes resize it.
+    """
+
+    def __init__(
+        self,
+        z_dim: int = 100,
+        representation: str = "real",
+        input_size: int = 129,
+        n_fft: int = 256,
+        hop: int = 128,
+        n_mels: int = 64,
+        channels: int = 3,
+        hidden: Sequence[int] = (2048, 1024),
+    ) -> None:
+        super().__init__()
+        from ganinv.models.spectral import Spectral
+
+        self.z_dim = int(z_dim)
+        self.frontend = Spectral(
+            kind=representation, n_fft=n_fft, hop=hop, n_mels=n_mels, channels=channels
+        )
+        self.resnet = ResNetEncoder(z_dim, input_size, in_channels=channels, hidden=hidden)
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.resnet(self.frontend(x))

@@ -9,13 +9,12 @@ Two kinds share one small API (``features``, ``embed``, ``embedding_dim``):
   read from a local file (nothing is downloaded).
 
 Images enter as float ``[N, 3, H, W]`` in ``[-1, 1]``; each network resizes them itself.
-:func:`perceptual_distance` is the feature-space MSE the thesis used with FaceNet.
+The feature-space MSE the thesis used with FaceNet is :func:`ganinv.losses.perceptual_distance`.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
 from pathlib import Path
 
 import torch
@@ -23,6 +22,7 @@ import torch.nn.functional as F
 from torch import nn
 from torchvision.models.resnet import BasicBlock
 
+from ganinv.losses import feature_targets, perceptual_distance  # noqa: F401 (re-exported)
 from ganinv.runtime import UserError
 
 VGGFACE2_FILE = "20180402-114759-vggface2.pt"
@@ -269,27 +269,3 @@ def load_face_network(
     for p in net.parameters():
         p.requires_grad_(False)
     return net
-
-
-def feature_targets(net: nn.Module, y: torch.Tensor) -> list[torch.Tensor]:
-    """Features of fixed target images, computed once without gradients."""
-    with torch.no_grad():
-        return [f.detach() for f in net.features(y)]
-
-
-def perceptual_distance(
-    net: nn.Module, x: torch.Tensor, y: torch.Tensor | Sequence[torch.Tensor]
-) -> torch.Tensor:
-    """Per-sample ``[N]`` mean over feature layers of the mean squared activation difference.
-
-    ``y``: images, or the list :func:`feature_targets` returned (a batch of 1 broadcasts).
-    Gradients flow into ``x`` (the network itself should be frozen).
-    """
-    targets = feature_targets(net, y) if torch.is_tensor(y) else list(y)
-    feats = net.features(x)
-    if len(feats) != len(targets):
-        raise ValueError(f"{len(targets)} target feature layers for {len(feats)} layers")
-    total = x.new_zeros(x.shape[0])
-    for f, t in zip(feats, targets, strict=True):
-        total = total + (f - t).pow(2).flatten(1).mean(dim=1)
-    return total / len(feats)

@@ -25,6 +25,10 @@ ARCHITECTURES: dict[str, str] = {
     "progan.Discriminator": "ganinv.models.progan:Discriminator",
     "facenet.FaceNet": "ganinv.models.facenet:FaceNet",
     "encoder.ResNetEncoder": "ganinv.models.encoder:ResNetEncoder",
+    "encoder.AudioEncoder": "ganinv.models.encoder:AudioEncoder",
+    "wavegan.Generator": "ganinv.models.wavegan:Generator",
+    "wavegan.Discriminator": "ganinv.models.wavegan:Discriminator",
+    "digits.DigitClassifier": "ganinv.models.digits:DigitClassifier",
 }
 
 

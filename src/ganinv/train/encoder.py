@@ -11,6 +11,11 @@ Two phases alternate every ``phase_period`` steps (the thesis alternated by epoc
 P is the mean over feature layers of the MSE between face-network features. The ablation variants
 of the thesis are settings of these weights: z-loss only ("Pixel-ResNet"), z-loss + perceptual, and
 the full model with the real phase.
+
+The audio chapter (``domain="audio"``) trains the same way: a WaveGAN generator, an
+:class:`~ganinv.models.encoder.AudioEncoder` on the STFT, the spoken-digit classifier's stage
+activations as P, the z-loss as MSE on the raw z (WaveGAN does not normalise z), and a real phase of
+held-out voices with the perceptual term only (``pixel_weight`` 0), alternating every step.
 """
 
 from __future__ import annotations
@@ -24,12 +29,11 @@ from pathlib import Path
 import torch
 
 from ganinv.curves import CurveWriter
-from ganinv.data.h5io import check_images, read_h5
+from ganinv.data.h5io import check_audio, check_images, read_h5
+from ganinv.losses import load_perceptual_network, perceptual_distance
 from ganinv.metrics.image import psnr_signed
 from ganinv.metrics.latent import normalize_latent
-from ganinv.models.encoder import ResNetEncoder
-from ganinv.models.facenet import load_face_network, perceptual_distance
-from ganinv.models.files import load_model, save_model
+from ganinv.models.files import architecture_class, load_model, save_model
 from ganinv.plots import from_uint8
 from ganinv.progress import progress
 from ganinv.runtime import UserError, device_description, file_sha256, params_hash, seed_everything
@@ -41,6 +45,35 @@ CURVE_COLUMNS = (
     "step", "phase", "loss", "z_loss", "pixel_loss", "perceptual_loss", "val_z_mae",
     "val_psnr_db", "seconds",
 )  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Domain:
+    """What an encoder inverts: the generator, the dataset holding its samples, the encoder."""
+
+    generator: str  # model-file architecture of the generator
+    data_key: str  # HDF5 dataset of the samples ("images" uint8 NCHW | "audio" float32 [N,1,T])
+    encoder: str  # model-file architecture of the encoder
+
+
+DOMAINS = {
+    "faces": Domain("progan.Generator", "images", "encoder.ResNetEncoder"),
+    "audio": Domain("wavegan.Generator", "audio", "encoder.AudioEncoder"),
+}
+
+
+def _check_samples(array, source: str, generator, key: str) -> None:
+    if key == "images":
+        check_images(array, source, generator.resolution)
+    else:
+        check_audio(array, source, getattr(generator, "output_samples", None))
+
+
+def _to_input(batch: torch.Tensor, device: torch.device) -> torch.Tensor:
+    """Stored samples -> the generator's output range on ``device`` (uint8 images -> [-1, 1])."""
+    if batch.dtype == torch.uint8:
+        return from_uint8(batch, device)
+    return batch.to(device=device, dtype=torch.float32)
 
 
 @dataclass(frozen=True)
@@ -63,8 +96,15 @@ class EncoderTraining:
     checkpoint_every: int = 100
     log_every: int = 10
     seed: int = 0
+    domain: str = "faces"  # "faces" (ProGAN, images) or "audio" (WaveGAN, waveforms)
+    z_loss: str = "mae"  # "mae" (faces, thesis) or "mse" (audio, thesis)
+    representation: str = "real"  # audio only: the encoder's STFT representation
 
     def __post_init__(self) -> None:
+        if self.domain not in DOMAINS:
+            raise UserError(f"encoder: unknown domain '{self.domain}' (use {', '.join(DOMAINS)})")
+        if self.z_loss not in ("mae", "mse"):
+            raise UserError(f"encoder: z_loss must be 'mae' or 'mse', got '{self.z_loss}'")
         if self.steps < 1 or self.batch_size < 1 or self.phase_period < 1:
             raise UserError("encoder: steps, batch_size and phase_period must be at least 1")
         if min(self.z_weight, self.pixel_weight, self.perceptual_weight) < 0:
@@ -73,7 +113,7 @@ class EncoderTraining:
             raise UserError("encoder: every loss weight is 0; nothing would be trained")
 
     @property
-    def needs_face_network(self) -> bool:
+    def needs_perceptual_network(self) -> bool:
         return self.perceptual_weight > 0
 
     def phase(self, step: int) -> str:
@@ -87,25 +127,28 @@ def train_encoder(
     generator_path: str | os.PathLike,
     generated_path: str | os.PathLike,
     real_path: str | os.PathLike | None,
-    face_network: tuple[str, str | None] | None,
+    perceptual_network: tuple[str, str | None] | None,
     model_path: str | os.PathLike,
     curve_csv: str | os.PathLike,
     work_dir: str | os.PathLike,
     config: EncoderTraining,
     device: torch.device,
 ) -> dict:
-    """Train a :class:`ResNetEncoder` for the generator in ``generator_path``.
+    """Train an encoder (the domain's architecture) for the generator in ``generator_path``.
 
-    ``generated_path``: HDF5 with ``z`` and ``images`` drawn from that generator (the last
-    ``val_size`` pairs are held out for validation). ``real_path``: HDF5 of real faces (used by the
-    real phase). ``face_network``: (kind, path) for :func:`load_face_network` when the perceptual
+    ``generated_path``: HDF5 with ``z`` and the samples (``images`` or ``audio``) drawn from that
+    generator (the last ``val_size`` pairs are held out for validation). ``real_path``: HDF5 of
+    real samples (used by the real phase). ``perceptual_network``: (kind, path) for
+    :func:`ganinv.losses.load_perceptual_network` when the perceptual
     weight is positive. Returns a summary dict; the model file's meta holds it too.
     """
-    generator, _ = load_model(generator_path, "progan.Generator", device)
+    domain = DOMAINS[config.domain]
+    key = domain.data_key
+    generator, _ = load_model(generator_path, domain.generator, device)
     for p in generator.parameters():
         p.requires_grad_(False)
-    generated, _ = read_h5(generated_path, ["z", "images"])
-    check_images(generated["images"], str(generated_path), generator.resolution)
+    generated, _ = read_h5(generated_path, ["z", key])
+    _check_samples(generated[key], str(generated_path), generator, key)
     if generated["z"].shape[1] != generator.z_dim:
         raise UserError(
             f"{generated_path} holds {generated['z'].shape[1]}-d latents but the generator's "
@@ -118,35 +161,38 @@ def train_encoder(
             f"{config.val_size + config.batch_size}: draw a larger encoder training set"
         )
     z_all = torch.from_numpy(generated["z"])
-    x_all = torch.from_numpy(generated["images"])
+    x_all = torch.from_numpy(generated[key])
     z_train, x_train = z_all[: -config.val_size], x_all[: -config.val_size]
     z_val, x_val = z_all[-config.val_size :], x_all[-config.val_size :]
     real = None
     if config.real_phase:
         if real_path is None:
             raise UserError("encoder: real_phase is on but no real-face file was given")
-        real = torch.from_numpy(read_h5(real_path, ["images"])[0]["images"])
-        check_images(real.numpy(), str(real_path), generator.resolution)
-    face_net = None
-    if config.needs_face_network:
-        if face_network is None:
-            raise UserError("encoder: the perceptual loss needs a face network")
-        face_net = load_face_network(face_network[0], face_network[1], device)
+        real = torch.from_numpy(read_h5(real_path, [key])[0][key])
+        _check_samples(real.numpy(), str(real_path), generator, key)
+    net = None
+    if config.needs_perceptual_network:
+        if perceptual_network is None:
+            raise UserError("encoder: the perceptual loss needs a perceptual network")
+        net = load_perceptual_network(perceptual_network[0], perceptual_network[1], device)
 
     hashed = {
         **asdict(config),
         "generator_sha256": file_sha256(generator_path),
         "generated_sha256": file_sha256(generated_path),
         "real_sha256": file_sha256(real_path) if real is not None else None,
-        "face_network": (
-            [face_network[0], file_sha256(face_network[1]) if face_network[1] else None]
-            if face_net is not None else None
+        "perceptual_network": (
+            [perceptual_network[0],
+             file_sha256(perceptual_network[1]) if perceptual_network[1] else None]
+            if net is not None else None
         ),
     }  # fmt: skip
     run_hash = params_hash(hashed)
     seed_everything(config.seed)
     kwargs = {"z_dim": generator.z_dim, "input_size": config.input_size}
-    encoder = ResNetEncoder(**kwargs).to(device)
+    if config.domain == "audio":
+        kwargs["representation"] = config.representation
+    encoder = architecture_class(domain.encoder)(**kwargs).to(device)
     betas = (float(config.betas[0]), float(config.betas[1]))
     # fused: one kernel for all 15 M parameters, ~6x faster than the default loop on CPU.
     optimizer = torch.optim.Adam(encoder.parameters(), lr=config.lr, betas=betas, fused=True)
@@ -175,7 +221,7 @@ def train_encoder(
     @torch.no_grad()
     def validate() -> tuple[float, float]:
         encoder.eval()
-        x = from_uint8(x_val, device)
+        x = _to_input(x_val, device)
         z_hat = encoder(x)
         z_mae = float((normalize(z_hat) - normalize(z_val.to(device))).abs().mean())
         psnr = float(psnr_signed(generator(z_hat), x).mean())
@@ -194,25 +240,26 @@ def train_encoder(
         phase = config.phase(step)
         if phase == "generated":
             index = torch.randint(len(z_train), (config.batch_size,), generator=rng)
-            x = from_uint8(x_train[index], device)
+            x = _to_input(x_train[index], device)
             z = z_train[index].to(device)
         else:
             assert real is not None
             index = torch.randint(len(real), (config.batch_size,), generator=rng)
-            x = from_uint8(real[index], device)
+            x = _to_input(real[index], device)
             z = None
         z_hat = encoder(x)
         zero = torch.zeros((), device=device)
         z_loss, pixel_loss, perceptual_loss = zero, zero, zero
         if z is not None and config.z_weight > 0:
-            z_loss = (normalize(z_hat) - normalize(z)).abs().mean()
+            z_diff = normalize(z_hat) - normalize(z)
+            z_loss = z_diff.abs().mean() if config.z_loss == "mae" else z_diff.pow(2).mean()
         needs_image = config.perceptual_weight > 0 or (z is None and config.pixel_weight > 0)
         if needs_image:
             reconstruction = generator(z_hat)
             if z is None and config.pixel_weight > 0:
                 pixel_loss = (reconstruction - x).abs().mean()
-            if face_net is not None:
-                perceptual_loss = perceptual_distance(face_net, reconstruction, x).mean()
+            if net is not None:
+                perceptual_loss = perceptual_distance(net, reconstruction, x).mean()
         if z is None:
             loss = config.pixel_weight * pixel_loss + config.perceptual_weight * perceptual_loss
         else:
@@ -248,7 +295,7 @@ def train_encoder(
     }  # fmt: skip
     if device.type == "cuda":
         summary["gpu_max_memory_mb"] = torch.cuda.max_memory_allocated(device) / 2**20
-    save_model(model_path, encoder.eval(), "encoder.ResNetEncoder", kwargs,
+    save_model(model_path, encoder.eval(), domain.encoder, kwargs,
                meta={**summary, "training": asdict(config)})  # fmt: skip
     log.info("done: %s", summary)
     return summary
