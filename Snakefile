@@ -22,6 +22,10 @@ wildcard_constraints:
     variant="|".join(ENCODER_VARIANTS),
     method="|".join(INVERSION_METHODS),
     experiment="inversion|ablation",
+    audio_split="|".join(AUDIO_SPLITS),
+    audio_set="|".join(AUDIO_SAMPLE_SETS),
+    audio_role="|".join(AUDIO_ROLES),
+    target_set="|".join(AUDIO_TARGET_SETS),
 
 
 include: "workflow/rules/data.smk"
@@ -44,3 +48,19 @@ rule all:
         "results/thesis/figure_reconstructions.png",
         "results/thesis/figure_psnr_iterations.png",
         "results/thesis/figure_encoder_training.png",
+        "results/audio/wavegan/samples.wav",
+        expand(
+            "results/thesis/table_3_{target_set}.{ext}",
+            target_set=AUDIO_TARGET_SETS,
+            ext=["csv", "md", "tex"],
+        ),
+        "results/thesis/figure_3_1.png",
+        expand(
+            "results/thesis/figure_audio_{target_set}.png",
+            target_set=AUDIO_TARGET_SETS,
+        ),
+        expand(
+            "results/thesis/audio/{target_set}_{name}.wav",
+            target_set=AUDIO_TARGET_SETS,
+            name=["targets", *INVERSION_METHODS],
+        ),

@@ -74,6 +74,37 @@ def consistency_problems(config: Mapping[str, Any]) -> list[str]:
             f"faces.inversion.encoder_variant: '{chosen}' is not one of the encoder variants "
             f"({', '.join(variants)}) defined in faces.encoder.variants"
         )
+    return problems + audio_problems(config.get("audio", {}))
+
+
+def audio_problems(audio: Mapping[str, Any]) -> list[str]:
+    """Cross-field rules of the audio chapter."""
+    problems = []
+    data = audio.get("data", {})
+    folders = data.get("folders", {})
+    if data.get("source") == "folder":
+        problems += [
+            f"audio.data.folders.{split}: the folder source needs a folder of WAV files for "
+            f"every split; set it (or use audio.data.source: espeak)"
+            for split, folder in folders.items()
+            if not folder
+        ]
+    elif data.get("source") == "espeak" and any(folders.values()):
+        problems.append(
+            "audio.data.folders: folders are given but audio.data.source is espeak; set "
+            "source: folder to read them, or set the folders to null"
+        )
+    encoder = audio.get("encoder", {})
+    n = audio.get("samples", {}).get("sets", {}).get("encoder_train", {}).get("n")
+    need = encoder.get("val_size", 0) + encoder.get("batch_size", 0)
+    if n is not None and n <= need:
+        problems.append(
+            f"audio.samples.sets.encoder_train.n: {n} clips, but the encoder needs more than "
+            f"val_size + batch_size = {need}"
+        )
+    classifier = audio.get("classifier", {})
+    if classifier.get("hop", 0) > classifier.get("n_fft", 1 << 30):
+        problems.append("audio.classifier.hop: the hop must not exceed the frame (n_fft)")
     return problems
 
 

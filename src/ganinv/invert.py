@@ -69,6 +69,8 @@ __all__ = [
     "invert_hybrid",
     "stochastic_clip_",
     "INITS",
+    "METHODS",
+    "invert",
     "OPTIMIZERS",
 ]
 
@@ -749,3 +751,38 @@ def invert_hybrid(
         seconds = time.perf_counter() - started
     return _finish("hybrid", "hybrid", (z, reconstructions, loss, curve, stopped_at, track),
                    seconds, run_device)  # fmt: skip
+
+
+METHODS = ("gd", "encoder", "hybrid")
+
+
+def invert(
+    method: str,
+    generator: nn.Module,
+    targets: Tensor,
+    settings: dict,
+    encoder: nn.Module | None = None,
+    seed: int = 0,
+    **common,
+) -> InversionResult:
+    """Run one method with its config ``settings``: gd {iterations, lr, init, stochastic_clipping,
+    optimizer}, hybrid {iterations, lr, stochastic_clipping, optimizer}, encoder {}.
+
+    ``common``: ``loss_fn``, ``chunk_size``, ``device``, ``track_fn``.
+    """
+    if method not in METHODS:
+        raise UserError(f"unknown inversion method '{method}': use one of {', '.join(METHODS)}")
+    if method != "gd" and encoder is None:
+        raise UserError(f"method '{method}' needs an encoder model file")
+    if method == "encoder":
+        return invert_encoder(encoder, generator, targets, **common)
+    gd_settings = {
+        "iterations": int(settings["iterations"]),
+        "lr": float(settings["lr"]),
+        "stochastic_clipping": bool(settings.get("stochastic_clipping", False)),
+        "optimizer": str(settings.get("optimizer", "adam")),
+    }
+    if method == "hybrid":
+        return invert_hybrid(encoder, generator, targets, **gd_settings, **common)
+    return invert_gd(generator, targets, init=str(settings.get("init", "normal")), seed=seed,
+                     **gd_settings, **common)  # fmt: skip

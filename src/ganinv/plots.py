@@ -46,7 +46,7 @@ def plot_gan_training(
     loss_csv: str | os.PathLike, quality_csv: str | os.PathLike, out_png: str | os.PathLike
 ) -> None:
     """Two panels: discriminator/generator losses, and the sliced Wasserstein distance."""
-    plt = _pyplot()
+    plt = pyplot()
 
     losses = pd.read_csv(loss_csv)
     quality = pd.read_csv(quality_csv)
@@ -66,10 +66,10 @@ def plot_gan_training(
     ax_swd.set_xlabel("step")
     ax_swd.set_ylabel("SWD x 1e3 (mean over pyramid levels)")
     ax_swd.set_title("Sliced Wasserstein distance to real faces (lower is better)")
-    _save(fig, out_png)
+    save_figure(fig, out_png)
 
 
-def _pyplot():
+def pyplot():
     """matplotlib.pyplot on the non-interactive Agg backend (no display on clusters)."""
     import matplotlib
 
@@ -79,8 +79,8 @@ def _pyplot():
     return plt
 
 
-def _save(fig, out_png: str | os.PathLike, dpi: int = 110) -> None:
-    plt = _pyplot()
+def save_figure(fig, out_png: str | os.PathLike, dpi: int = 110) -> None:
+    plt = pyplot()
     with atomic_path(out_png) as tmp:
         fig.savefig(tmp, dpi=dpi, format="png")
     plt.close(fig)
@@ -95,7 +95,7 @@ def plot_reconstruction_grid(
     """Rows: target, then each method's reconstruction (with its PSNR) for the first faces."""
     from ganinv.data.h5io import read_h5
 
-    plt = _pyplot()
+    plt = pyplot()
     targets = read_h5(targets_h5, ["images"])[0]["images"][:n_faces]
     rows = {"target": targets}
     for method, path in inversions.items():
@@ -115,7 +115,7 @@ def plot_reconstruction_grid(
             if c == 0:
                 axis.set_ylabel(name, fontsize=9)
     fig.suptitle("Reconstructions of generated test faces (PSNR per face)", fontsize=10)
-    _save(fig, out_png)
+    save_figure(fig, out_png)
 
 
 def plot_psnr_iterations(
@@ -124,7 +124,7 @@ def plot_psnr_iterations(
     """Mean PSNR (band: interquartile range) against iterations and against wall time."""
     from ganinv.data.h5io import read_attrs, read_h5
 
-    plt = _pyplot()
+    plt = pyplot()
     fig, (ax_it, ax_time) = plt.subplots(1, 2, figsize=(11, 4), constrained_layout=True)
     for method, path in inversions.items():
         curve = read_h5(path, ["psnr_curve"])[0]["psnr_curve"].astype(float)
@@ -149,12 +149,12 @@ def plot_psnr_iterations(
     for axis in (ax_it, ax_time):
         axis.legend()
         axis.grid(alpha=0.3)
-    _save(fig, out_png)
+    save_figure(fig, out_png)
 
 
 def plot_encoder_training(curves: dict[str, str | os.PathLike], out_png: str | os.PathLike) -> None:
     """Training loss and validation PSNR of each encoder variant."""
-    plt = _pyplot()
+    plt = pyplot()
     fig, (ax_loss, ax_psnr) = plt.subplots(1, 2, figsize=(11, 4), constrained_layout=True)
     for variant, path in curves.items():
         frame = pd.read_csv(path)
@@ -171,4 +171,4 @@ def plot_encoder_training(curves: dict[str, str | os.PathLike], out_png: str | o
         axis.legend()
         axis.grid(alpha=0.3)
     fig.suptitle("Encoder training (variants of the ablation)")
-    _save(fig, out_png)
+    save_figure(fig, out_png)

@@ -33,6 +33,7 @@ import numpy as np
 import pandas as pd
 
 from ganinv.atomic import atomic_path, write_text_atomic
+from ganinv.runtime import UserError
 
 __all__ = ["write_table", "MISSING", "REFERENCE_SUFFIX"]
 
@@ -227,3 +228,16 @@ def write_table(
         frame.to_csv(tmp, index=_has_meaningful_index(frame))
     write_text_atomic(md_path, markdown)
     write_text_atomic(tex_path, latex)
+
+
+def read_summaries(summaries: Mapping[str, str | os.PathLike]) -> pd.DataFrame:
+    """One row per key from one-row summary CSVs; the key becomes the ``method`` column."""
+    rows = []
+    for method, path in summaries.items():
+        frame = pd.read_csv(path)
+        if len(frame) != 1:
+            raise UserError(f"{path}: expected one summary row, found {len(frame)}")
+        row = frame.iloc[0].to_dict()
+        row["method"] = method
+        rows.append(row)
+    return pd.DataFrame(rows)

@@ -117,3 +117,60 @@ def inversion_inputs(method):
     if settings.get("perceptual_weight", 0) > 0:
         inputs["face_network"] = face_network_file("perceptual")
     return inputs
+
+
+# ----- audio chapter -----
+AUDIO = config["audio"]
+AUDIO_SPLITS = ["train", "real_train", "real_test"]
+AUDIO_SAMPLE_SETS = list(AUDIO["samples"]["sets"])
+AUDIO_ROLES = ["perceptual", "evaluator"]
+AUDIO_TARGET_SETS = ["generated", "real"]
+
+
+def speech_split_params(split):
+    """espeak-ng rendering of one split; one seed for all splits keeps the speaker draw shared."""
+    data = AUDIO["data"]
+    return {
+        "split": split,
+        "seed": rule_seed("audio", "speech"),
+        "train_speakers": data["train_speakers"],
+        "heldout_speakers": data["heldout_speakers"],
+        "clips_per_digit": data["clips_per_digit"][split],
+        "peak": data["peak"],
+    }
+
+
+def classifier_training_params(role):
+    """Hyperparameters of one digit classifier (its own seed per role)."""
+    return {**AUDIO["classifier"], "seed": rule_seed("audio", "classifier", role)}
+
+
+def audio_encoder_params():
+    """The audio encoder: thesis z-loss MSE on raw z (WaveGAN does not normalise z)."""
+    return {
+        **AUDIO["encoder"],
+        "domain": "audio",
+        "z_loss": "mse",
+        "normalize_z": False,
+        "seed": rule_seed("audio", "encoder"),
+    }
+
+
+def audio_targets(target_set):
+    """Generated test clips (with their true z) or held-out voices (the thesis's real audio)."""
+    if target_set == "generated":
+        return "results/audio/samples/test.h5"
+    return "results/audio/data/real_test.h5"
+
+
+def audio_inversion_inputs(wildcards):
+    """Files one audio inversion needs."""
+    inputs = {
+        "generator": "results/audio/wavegan/generator.pt",
+        "targets": audio_targets(wildcards.target_set),
+    }
+    if wildcards.method in ("encoder", "hybrid"):
+        inputs["encoder"] = "results/audio/encoder/encoder.pt"
+    if AUDIO["inversion"]["loss"]["perceptual"] > 0:
+        inputs["classifier"] = "results/audio/classifier/perceptual.pt"
+    return inputs

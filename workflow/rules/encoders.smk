@@ -53,3 +53,55 @@ rule train_encoder:
         device=config["device"],
     script:
         "../scripts/train_encoder.py"
+
+
+rule train_digit_classifier:
+    """Spoken-digit classifier on the STFT (perceptual loss; separately seeded evaluator)."""
+    input:
+        data="results/audio/data/train.h5",
+    output:
+        model="results/audio/classifier/{audio_role}.pt",
+        curve="results/audio/classifier/{audio_role}_curve.csv",
+    log:
+        "results/logs/audio/train_classifier_{audio_role}.log",
+    benchmark:
+        "results/benchmarks/audio/train_classifier_{audio_role}.tsv"
+    conda:
+        "../../envs/ganinv.yaml"
+    threads: config["threads"]
+    resources:
+        gpu=1,
+    params:
+        training=lambda wildcards: classifier_training_params(wildcards.audio_role),
+        work_dir=lambda wildcards: f"results/audio/classifier/work_{wildcards.audio_role}",
+        device=config["device"],
+    script:
+        "../scripts/train_digit_classifier.py"
+
+
+rule train_audio_encoder:
+    """ResNet-18 on the STFT: generated phase (z MSE + perceptual) alternating with real voices."""
+    input:
+        generator="results/audio/wavegan/generator.pt",
+        generated="results/audio/samples/encoder_train.h5",
+        real="results/audio/data/real_train.h5",
+        perceptual_network="results/audio/classifier/perceptual.pt",
+    output:
+        model="results/audio/encoder/encoder.pt",
+        curve="results/audio/encoder/encoder_curve.csv",
+    log:
+        "results/logs/audio/train_encoder.log",
+    benchmark:
+        "results/benchmarks/audio/train_encoder.tsv"
+    conda:
+        "../../envs/ganinv.yaml"
+    threads: config["threads"]
+    resources:
+        gpu=1,
+    params:
+        training=audio_encoder_params(),
+        perceptual_kind="digits",
+        work_dir="results/audio/encoder/work",
+        device=config["device"],
+    script:
+        "../scripts/train_encoder.py"

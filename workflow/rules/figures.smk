@@ -64,3 +64,76 @@ rule figure_encoder_training:
         variants=ENCODER_VARIANTS,
     script:
         "../scripts/figure_encoder_training.py"
+
+
+rule figure_3_1:
+    """Thesis Figure 3.1: a 1-second 16 kHz waveform (a held-out voice's clip)."""
+    input:
+        audio="results/audio/data/real_test.h5",
+    output:
+        figure="results/thesis/figure_3_1.png",
+    log:
+        "results/logs/thesis/figure_3_1.log",
+    benchmark:
+        "results/benchmarks/thesis/figure_3_1.tsv"
+    localrule: True
+    conda:
+        "../../envs/ganinv.yaml"
+    params:
+        index=0,
+    script:
+        "../scripts/figure_3_1.py"
+
+
+rule figure_audio_reconstructions:
+    """Waveform and spectrogram of targets and each method's reconstructions."""
+    input:
+        targets=lambda wildcards: audio_targets(wildcards.target_set),
+        inversions=lambda wildcards: expand(
+            "results/audio/inversion/{target_set}/{method}.h5",
+            target_set=wildcards.target_set,
+            method=INVERSION_METHODS,
+        ),
+    output:
+        figure="results/thesis/figure_audio_{target_set}.png",
+    log:
+        "results/logs/thesis/figure_audio_{target_set}.log",
+    benchmark:
+        "results/benchmarks/thesis/figure_audio_{target_set}.tsv"
+    localrule: True
+    conda:
+        "../../envs/ganinv.yaml"
+    params:
+        methods=INVERSION_METHODS,
+        title=lambda wildcards: f"Audio reconstructions ({wildcards.target_set} clips)",
+        n_clips=AUDIO["metrics"]["figure_clips"],
+    script:
+        "../scripts/figure_audio_reconstructions.py"
+
+
+rule listen_audio:
+    """WAV files to listen to: targets and each method's reconstructions, 0.25 s apart."""
+    input:
+        targets=lambda wildcards: audio_targets(wildcards.target_set),
+        inversions=lambda wildcards: expand(
+            "results/audio/inversion/{target_set}/{method}.h5",
+            target_set=wildcards.target_set,
+            method=INVERSION_METHODS,
+        ),
+    output:
+        expand(
+            "results/thesis/audio/{{target_set}}_{name}.wav",
+            name=["targets", *INVERSION_METHODS],
+        ),
+    log:
+        "results/logs/thesis/listen_{target_set}.log",
+    benchmark:
+        "results/benchmarks/thesis/listen_{target_set}.tsv"
+    localrule: True
+    conda:
+        "../../envs/ganinv.yaml"
+    params:
+        methods=INVERSION_METHODS,
+        n_clips=AUDIO["metrics"]["listen_clips"],
+    script:
+        "../scripts/listen_audio.py"

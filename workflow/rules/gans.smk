@@ -74,4 +74,54 @@ rule sample_progan:
         batch_size=FACES["samples"]["batch_size"],
         device=config["device"],
     script:
-        "../scripts/sample_progan.py"
+        "../scripts/sample_generator.py"
+
+
+rule train_wavegan:
+    """WaveGAN (WGAN-GP, phase shuffle) on the training voices; samples.wav to listen to."""
+    input:
+        data="results/audio/data/train.h5",
+    output:
+        model="results/audio/wavegan/generator.pt",
+        curve="results/audio/wavegan/loss.csv",
+        samples="results/audio/wavegan/samples.wav",
+    log:
+        "results/logs/audio/train_wavegan.log",
+    benchmark:
+        "results/benchmarks/audio/train_wavegan.tsv"
+    conda:
+        "../../envs/ganinv.yaml"
+    threads: config["threads"]
+    resources:
+        gpu=1,
+    params:
+        training={**AUDIO["wavegan"], "seed": rule_seed("audio", "wavegan")},
+        work_dir="results/audio/wavegan/work",
+        device=config["device"],
+    script:
+        "../scripts/train_wavegan.py"
+
+
+rule sample_wavegan:
+    """Draw z ~ U[-1, 1] and write z with the generated clips to HDF5."""
+    input:
+        generator="results/audio/wavegan/generator.pt",
+    output:
+        h5="results/audio/samples/{audio_set}.h5",
+    log:
+        "results/logs/audio/sample_{audio_set}.log",
+    benchmark:
+        "results/benchmarks/audio/sample_{audio_set}.tsv"
+    conda:
+        "../../envs/ganinv.yaml"
+    threads: config["threads"]
+    resources:
+        gpu=1,
+    params:
+        n=lambda wildcards: AUDIO["samples"]["sets"][wildcards.audio_set]["n"],
+        prior=lambda wildcards: AUDIO["samples"]["sets"][wildcards.audio_set]["prior"],
+        seed=lambda wildcards: rule_seed("audio", "sample", wildcards.audio_set),
+        batch_size=AUDIO["samples"]["batch_size"],
+        device=config["device"],
+    script:
+        "../scripts/sample_generator.py"

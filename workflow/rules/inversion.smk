@@ -53,3 +53,31 @@ rule invert_faces_ablation:
         device=config["device"],
     script:
         "../scripts/invert_faces.py"
+
+
+rule invert_audio:
+    """Recover z for every generated or real (held-out voice) clip with gd, encoder or hybrid."""
+    input:
+        unpack(audio_inversion_inputs),
+    output:
+        h5="results/audio/inversion/{target_set}/{method}.h5",
+    log:
+        "results/logs/audio/invert_{target_set}_{method}.log",
+    benchmark:
+        "results/benchmarks/audio/invert_{target_set}_{method}.tsv"
+    conda:
+        "../../envs/ganinv.yaml"
+    threads: config["threads"]
+    resources:
+        gpu=1,
+    params:
+        method=lambda wildcards: wildcards.method,
+        settings=lambda wildcards: AUDIO["inversion"].get(wildcards.method, {}),
+        loss_weights=AUDIO["inversion"]["loss"],
+        chunk_size=AUDIO["inversion"]["chunk_size"],
+        seed=lambda wildcards: rule_seed(
+            "audio", "invert", wildcards.target_set, wildcards.method
+        ),
+        device=config["device"],
+    script:
+        "../scripts/invert_audio.py"

@@ -76,3 +76,57 @@ rule table_1_ablation:
         preset=PRESET_LABEL,
     script:
         "../scripts/table_1_ablation.py"
+
+
+rule audio_metrics:
+    """Per-clip and summary metrics of one audio inversion (waveform MSE, STFT SSIM, LSD, IS...)."""
+    input:
+        inversion="results/audio/inversion/{target_set}/{method}.h5",
+        targets=lambda wildcards: audio_targets(wildcards.target_set),
+        evaluator="results/audio/classifier/evaluator.pt",
+    output:
+        per_clip="results/audio/metrics/{target_set}/{method}_per_clip.csv",
+        summary="results/audio/metrics/{target_set}/{method}.csv",
+    log:
+        "results/logs/audio/metrics_{target_set}_{method}.log",
+    benchmark:
+        "results/benchmarks/audio/metrics_{target_set}_{method}.tsv"
+    conda:
+        "../../envs/ganinv.yaml"
+    threads: config["threads"]
+    params:
+        label=lambda wildcards: wildcards.method,
+        target_set=lambda wildcards: wildcards.target_set,
+        is_splits=AUDIO["metrics"]["is_splits"],
+        device=config["device"],
+    script:
+        "../scripts/audio_metrics.py"
+
+
+rule table_3:
+    """Thesis chapter 3 tables: the three methods on generated clips and on held-out voices."""
+    input:
+        summaries=lambda wildcards: expand(
+            "results/audio/metrics/{target_set}/{method}.csv",
+            target_set=wildcards.target_set,
+            method=INVERSION_METHODS,
+        ),
+    output:
+        csv="results/thesis/table_3_{target_set}.csv",
+        md="results/thesis/table_3_{target_set}.md",
+        tex="results/thesis/table_3_{target_set}.tex",
+    log:
+        "results/logs/thesis/table_3_{target_set}.log",
+    benchmark:
+        "results/benchmarks/thesis/table_3_{target_set}.tsv"
+    localrule: True
+    conda:
+        "../../envs/ganinv.yaml"
+    params:
+        methods=INVERSION_METHODS,
+        target_set=lambda wildcards: wildcards.target_set,
+        preset=PRESET_LABEL,
+        gd_settings=AUDIO["inversion"]["gd"],
+        hybrid_settings=AUDIO["inversion"]["hybrid"],
+    script:
+        "../scripts/table_3.py"

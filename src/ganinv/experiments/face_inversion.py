@@ -16,7 +16,7 @@ import numpy as np
 import torch
 
 from ganinv.data.h5io import base_provenance, check_images, read_h5, write_h5
-from ganinv.invert import invert_encoder, invert_gd, invert_hybrid, pixel_mae
+from ganinv.invert import METHODS, invert, pixel_mae
 from ganinv.losses import perceptual_loss, weighted_sum
 from ganinv.metrics.image import psnr_signed
 from ganinv.models.facenet import load_face_network
@@ -25,7 +25,6 @@ from ganinv.plots import from_uint8, to_uint8
 from ganinv.runtime import UserError, file_sha256, params_hash
 
 log = logging.getLogger("ganinv")
-METHODS = ("gd", "encoder", "hybrid")
 
 
 def make_loss(face_net, perceptual_weight: float):
@@ -66,22 +65,9 @@ def run_face_inversion(
             raise UserError("a perceptual weight > 0 needs a face network")
         face_net = load_face_network(face_network[0], face_network[1], device)
     loss_fn = make_loss(face_net, perceptual_weight)
-    common = {"loss_fn": loss_fn, "chunk_size": chunk_size, "device": device,
-              "track_fn": psnr_signed}  # fmt: skip
-    if method == "gd":
-        result = invert_gd(
-            generator, targets, iterations=int(settings["iterations"]), lr=float(settings["lr"]),
-            init=str(settings["init"]), seed=seed,
-            stochastic_clipping=bool(settings["stochastic_clipping"]), **common,
-        )  # fmt: skip
-    elif method == "encoder":
-        result = invert_encoder(encoder, generator, targets, **common)
-    else:
-        result = invert_hybrid(
-            encoder, generator, targets, iterations=int(settings["iterations"]),
-            lr=float(settings["lr"]), stochastic_clipping=bool(settings["stochastic_clipping"]),
-            **common,
-        )  # fmt: skip
+    result = invert(method, generator, targets, settings, encoder=encoder, seed=seed,
+                    loss_fn=loss_fn, chunk_size=chunk_size, device=device,
+                    track_fn=psnr_signed)  # fmt: skip
     params = {"method": method, "settings": dict(settings), "chunk_size": chunk_size,
               "seed": seed}  # fmt: skip
     attrs = base_provenance(

@@ -13,7 +13,7 @@ import pandas as pd
 
 from ganinv.data.h5io import read_h5
 from ganinv.runtime import UserError
-from ganinv.tables import write_table
+from ganinv.tables import read_summaries, write_table
 
 # Thesis Table 2.3: 50 fake ProGAN faces, RTX 2080 Ti; time for the batch of 50 in seconds.
 THESIS_TABLE_2_3 = pd.DataFrame(
@@ -36,15 +36,7 @@ COLUMNS = (
 
 
 def _load(summaries: Mapping[str, str | os.PathLike]) -> pd.DataFrame:
-    rows = []
-    for method, path in summaries.items():
-        frame = pd.read_csv(path)
-        if len(frame) != 1:
-            raise UserError(f"{path}: expected one summary row, found {len(frame)}")
-        row = frame.iloc[0].to_dict()
-        row["method"] = method
-        rows.append(row)
-    table = pd.DataFrame(rows)
+    table = read_summaries(summaries)
     return table[[c for c in (*COLUMNS, "attributes_used") if c in table.columns]]
 
 

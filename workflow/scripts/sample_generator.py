@@ -1,4 +1,4 @@
-"""Snakemake adapter of rule sample_progan."""
+"""Snakemake adapter of rules sample_progan and sample_wavegan."""
 
 from ganinv.runtime import resolve_device
 from ganinv.sample import sample_to_h5

@@ -1,4 +1,4 @@
-"""The face part of the DAG on the smoke preset, through the snakemake CLI."""
+"""The whole DAG (faces and audio) on the smoke preset, through the snakemake CLI."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import csv
 import numpy as np
 import pandas as pd
 import pytest
+import soundfile
 import yaml
 
 from ganinv.data.h5io import read_h5
@@ -73,6 +74,39 @@ def test_table_2_3_and_figures(smoke_run):
     assert by.loc["gd", "seconds_per_image"] > 20 * by.loc["encoder", "seconds_per_image"]
     # The hybrid starts where the encoder ends and only improves on it.
     assert by.loc["hybrid", "psnr_db"] > by.loc["encoder", "psnr_db"]
+
+
+def test_audio_chapter_outputs(smoke_run):
+    audio = smoke_run / "results" / "audio"
+    train, attrs = read_h5(audio / "data" / "train.h5")
+    assert train["audio"].shape == (180, 1, 16384) and train["audio"].dtype == np.float32
+    assert attrs["sample_rate"] == 16000 and set(train["label"]) == set(range(10))
+    real_test, _ = read_h5(audio / "data" / "real_test.h5")
+    assert not set(real_test["speaker"]) & set(train["speaker"])  # held-out voices
+    generator, meta = load_model(audio / "wavegan" / "generator.pt", "wavegan.Generator")
+    assert generator.z_dim == 100
+    test, attrs = read_h5(audio / "samples" / "test.h5")
+    assert test["audio"].shape == (20, 1, 16384) and attrs["prior"] == "uniform"
+    assert np.abs(test["z"]).max() <= 1.0
+    for target_set, n in (("generated", 20), ("real", 20)):
+        table = pd.read_csv(smoke_run / "results" / "thesis" / f"table_3_{target_set}.csv")
+        assert list(table["method"]) == ["gd", "encoder", "hybrid"]
+        required = ["waveform_mse", "stft_ssim", "lsd_db", "inception_score", "digit_accuracy",
+                    "seconds_total", "seconds_per_clip"]  # fmt: skip
+        assert set(required) <= set(table.columns) and (table["n_clips"] == n).all()
+        assert table[required].notna().all().all()
+        assert ("latent_mse" in table.columns) == (target_set == "generated")
+        markdown = (smoke_run / "results" / "thesis" / f"table_3_{target_set}.md").read_text()
+        assert "Preset: smoke" in markdown and "faster per clip" in markdown
+        by = table.set_index("method")
+        assert by.loc["gd", "seconds_per_clip"] > 3 * by.loc["encoder", "seconds_per_clip"]
+        assert (smoke_run / "results" / "thesis" / f"figure_audio_{target_set}.png").exists()
+        for name in ("targets", "gd", "encoder", "hybrid"):
+            info = soundfile.info(smoke_run / "results" / "thesis" / "audio" /
+                                  f"{target_set}_{name}.wav")  # fmt: skip
+            assert info.samplerate == 16000 and info.frames >= 4 * 16384
+    assert (smoke_run / "results" / "thesis" / "figure_3_1.png").stat().st_size > 10_000
+    assert soundfile.info(audio / "wavegan" / "samples.wav").frames >= 4 * 16384
 
 
 def test_second_run_has_nothing_to_do(smoke_run):

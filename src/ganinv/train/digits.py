@@ -1,0 +1,447 @@
+"""Training of the spoken-digit classifier (:class:`ganinv.models.digits.DigitClassifier`).
+
+Data: one HDF5 file with ``audio`` float ``[N, 1, T]`` in [-1, 1], ``label`` int ``[N]`` in 0..9
+and ``speaker`` int ``[N]``. A seeded choice of whole speakers (``val_speaker_fraction`` of them)
+is held out, so the validation accuracy measures generalisation to voices never heard in training.
+Augmentation per clip: a random time shift (zero-padded, up to ``max_shift_s``), a random gain
+(uniform in ±``max_gain_db``) and white noise of a random level (standard deviation uniform in
+[0, ``noise_std``]).
+
+Resumable: a checkpoint every ``checkpoint_every`` steps holds the model, the optimiser, the
+augmentation RNG, the running sums of the curve and the elapsed time; the batch order is a pure
+function of (seed, step). A run killed and rerun gives the same model as an uninterrupted one
+(bit-identical on CPU).
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from ganinv.curves import CurveWriter
+from ganinv.data.h5io import read_h5
+from ganinv.models.digits import DIGIT_NAMES, DigitClassifier
+from ganinv.models.files import save_model
+from ganinv.models.spectral import KINDS
+from ganinv.progress import progress
+from ganinv.runtime import (
+    UserError,
+    derive_seed,
+    device_description,
+    file_sha256,
+    params_hash,
+    seed_everything,
+)
+from ganinv.train.checkpoint import load_checkpoint, save_checkpoint
+
+log = logging.getLogger("ganinv")
+
+CURVE_COLUMNS = ("step", "lr", "loss", "train_accuracy", "val_accuracy", "seconds")
+EVAL_BATCH = 256
+N_CLASSES = len(DIGIT_NAMES)
+DEFAULT_SAMPLE_RATE = 16000
+
+
+@dataclass(frozen=True)
+class DigitClassifierTraining:
+    """Hyperparameters of one classifier run.
+
+    Defaults: ~2000 one-second espeak clips train in ~20 s on one CPU thread to ~98-100 %
+    accuracy on held-out speakers (thesis: ResNet-18 on the real part of the STFT, 95.41 % on
+    SC09). ``representation="magnitude"`` generalised better to new voices in our measurements.
+    """
+
+    representation: str = "real"
+    width: int = 8
+    blocks: tuple[int, ...] = (1, 1, 1, 1)
+    n_fft: int = 256
+    hop: int = 128
+    n_mels: int = 64
+    batch_size: int = 32
+    steps: int = 300
+    lr: float = 3e-3
+    weight_decay: float = 5e-4
+    warmup_steps: int = 20  # linear warm-up, then cosine decay to 0 at ``steps``
+    val_speaker_fraction: float = 0.2
+    augment: bool = True
+    max_shift_s: float = 0.1
+    max_gain_db: float = 6.0
+    noise_std: float = 0.005
+    checkpoint_every: int = 50
+    eval_every: int = 100
+    log_every: int = 10
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        if self.representation not in KINDS:
+            raise UserError(
+                f"digits.representation must be one of {KINDS}, got {self.representation!r}"
+            )
+        if isinstance(self.blocks, (str, bytes)) or not hasattr(self.blocks, "__len__"):
+            raise UserError(f"digits.blocks must list 4 stage depths, got {self.blocks!r}")
+        object.__setattr__(self, "blocks", tuple(self.blocks))
+        if len(self.blocks) != 4 or not all(_is_int(b) and b >= 1 for b in self.blocks):
+            raise UserError(f"digits.blocks must be 4 integers >= 1, got {list(self.blocks)}")
+        for name in ("width", "n_fft", "hop", "n_mels", "batch_size", "steps"):
+            _check_int(name, getattr(self, name), 1)
+        for name in ("checkpoint_every", "eval_every", "log_every"):
+            _check_int(name, getattr(self, name), 1)
+        _check_int("warmup_steps", self.warmup_steps, 0)
+        _check_int("seed", self.seed, None)
+        if self.warmup_steps >= self.steps:
+            raise UserError(
+                f"digits.warmup_steps must be < steps={self.steps}, got {self.warmup_steps}"
+            )
+        if self.hop > self.n_fft:
+            raise UserError(f"digits.hop ({self.hop}) must be <= digits.n_fft ({self.n_fft})")
+        for name in ("lr", "weight_decay", "max_shift_s", "max_gain_db", "noise_std"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
+                raise UserError(f"digits.{name} must be a number, got {value!r}")
+            if not math.isfinite(value) or value < 0:
+                raise UserError(f"digits.{name} must be finite and >= 0, got {value}")
+        if self.lr <= 0:
+            raise UserError(f"digits.lr must be > 0, got {self.lr}")
+        fraction = self.val_speaker_fraction
+        if isinstance(fraction, bool) or not isinstance(fraction, (int, float)):
+            raise UserError(f"digits.val_speaker_fraction must be a number, got {fraction!r}")
+        if not 0 < fraction < 1:
+            raise UserError(
+                f"digits.val_speaker_fraction is the share of speakers held out for validation "
+                f"and must lie in (0, 1), got {fraction}"
+            )
+        if not isinstance(self.augment, bool):
+            raise UserError(f"digits.augment must be true or false, got {self.augment!r}")
+
+    def learning_rate(self, step: int) -> float:
+        """Learning rate of step ``step`` (0-based): linear warm-up, then cosine decay."""
+        if step < self.warmup_steps:
+            return self.lr * (step + 1) / self.warmup_steps
+        done = (step - self.warmup_steps) / max(1, self.steps - self.warmup_steps)
+        return self.lr * 0.5 * (1.0 + math.cos(math.pi * done))
+
+    def model_kwargs(self) -> dict:
+        """Constructor kwargs of the :class:`DigitClassifier` this run trains."""
+        return {
+            "representation": self.representation,
+            "width": self.width,
+            "blocks": list(self.blocks),
+            "n_classes": N_CLASSES,
+            "n_fft": self.n_fft,
+            "hop": self.hop,
+            "n_mels": self.n_mels,
+            "channels": 3,
+        }
+
+
+def _is_int(value: object) -> bool:
+    return isinstance(value, (int, np.integer)) and not isinstance(value, bool)
+
+
+def _check_int(name: str, value: object, minimum: int | None) -> None:
+    if not _is_int(value) or (minimum is not None and value < minimum):
+        bound = "" if minimum is None else f" >= {minimum}"
+        raise UserError(f"digits.{name} must be an integer{bound}, got {value!r}")
+
+
+@dataclass
+class _Split:
+    audio: torch.Tensor  # float32 [N, 1, T]
+    labels: torch.Tensor  # int64 [N]
+    speakers: list[int]
+
+
+def _read_checked(
+    path: str | os.PathLike, min_samples: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
+    """``audio``, ``label``, ``speaker`` and the sample rate of a data file, checked."""
+    arrays, attrs = read_h5(path, ["audio", "label", "speaker"])
+    audio, label, speaker = arrays["audio"], arrays["label"], arrays["speaker"]
+    if audio.ndim != 3 or audio.shape[1] != 1 or audio.shape[0] < 1:
+        raise UserError(
+            f"{path}: 'audio' must have shape [N, 1, T] (mono clips), found {audio.shape}"
+        )
+    if not np.issubdtype(audio.dtype, np.floating):
+        raise UserError(f"{path}: 'audio' must be float32 in [-1, 1], found {audio.dtype}")
+    if audio.shape[2] <= min_samples:
+        raise UserError(
+            f"{path}: clips of {audio.shape[2]} samples are too short for the STFT "
+            f"(n_fft {2 * min_samples}); lower digits.n_fft or render longer clips"
+        )
+    n = audio.shape[0]
+    for name, values in (("label", label), ("speaker", speaker)):
+        if values.shape != (n,) or not np.issubdtype(values.dtype, np.integer):
+            raise UserError(
+                f"{path}: '{name}' must be integers of shape [{n}], found "
+                f"{values.dtype} {values.shape}"
+            )
+    bad = np.unique(label[(label < 0) | (label >= N_CLASSES)])
+    if len(bad):
+        raise UserError(
+            f"{path}: labels {bad[:5].tolist()} lie outside 0..{N_CLASSES - 1} "
+            f"(the digits {DIGIT_NAMES[0]}..{DIGIT_NAMES[-1]})"
+        )
+    if not np.all(np.isfinite(audio)):
+        raise UserError(f"{path}: 'audio' holds NaN or infinite values")
+    sample_rate = int(attrs.get("sample_rate", DEFAULT_SAMPLE_RATE))
+    return audio.astype(np.float32, copy=False), label.astype(np.int64), speaker, sample_rate
+
+
+def _load_data(
+    path: str | os.PathLike, config: DigitClassifierTraining
+) -> tuple[_Split, _Split, int]:
+    """Train and validation splits (disjoint speakers) and the sample rate."""
+    audio, label, speaker, sample_rate = _read_checked(path, config.n_fft // 2)
+    speakers = np.unique(speaker)
+    if len(speakers) < 2:
+        raise UserError(
+            f"{path}: holds clips of {len(speakers)} speaker(s); the classifier's validation "
+            "holds out whole speakers, so render clips of at least 2 speakers"
+        )
+    n_val = min(len(speakers) - 1, max(1, round(config.val_speaker_fraction * len(speakers))))
+    gen = torch.Generator().manual_seed(derive_seed(config.seed, "digits-val-speakers"))
+    chosen = speakers[torch.randperm(len(speakers), generator=gen)[:n_val].numpy()]
+    val_mask = np.isin(speaker, chosen)
+
+    def split(mask: np.ndarray) -> _Split:
+        return _Split(
+            torch.from_numpy(np.ascontiguousarray(audio[mask])),
+            torch.from_numpy(label[mask]),
+            sorted(int(s) for s in np.unique(speaker[mask])),
+        )
+
+    return split(~val_mask), split(val_mask), sample_rate
+
+
+def _augment(
+    x: torch.Tensor, config: DigitClassifierTraining, sample_rate: int, gen: torch.Generator
+) -> torch.Tensor:
+    """Random zero-padded time shift, gain and white noise, per clip (CPU, from ``gen``)."""
+    n, _, length = x.shape
+    shift = min(int(round(config.max_shift_s * sample_rate)), length - 1)
+    if shift > 0:
+        offsets = torch.randint(-shift, shift + 1, (n,), generator=gen)
+        padded = F.pad(x, (shift, shift))
+        index = (shift - offsets)[:, None] + torch.arange(length)[None, :]
+        x = padded.gather(2, index[:, None, :])
+    gain_db = (torch.rand(n, generator=gen) * 2 - 1) * config.max_gain_db
+    x = x * torch.pow(10.0, gain_db / 20.0)[:, None, None]
+    level = torch.rand(n, generator=gen) * config.noise_std
+    return x + torch.randn(x.shape, generator=gen) * level[:, None, None]
+
+
+class _BatchOrder:
+    """Epoch-wise shuffles as a pure function of (seed, epoch): the batch of a step is fixed."""
+
+    def __init__(self, n: int, batch_size: int, seed: int):
+        self.n, self.batch_size, self.seed = n, batch_size, seed
+        self._cache: dict[int, torch.Tensor] = {}
+
+    def _perm(self, epoch: int) -> torch.Tensor:
+        if epoch not in self._cache:
+            self._cache = {k: v for k, v in self._cache.items() if k >= epoch - 1}
+            gen = torch.Generator().manual_seed(derive_seed(self.seed, "digits-order", epoch))
+            self._cache[epoch] = torch.randperm(self.n, generator=gen)
+        return self._cache[epoch]
+
+    def indices(self, step: int) -> torch.Tensor:
+        positions = range(step * self.batch_size, (step + 1) * self.batch_size)
+        return torch.stack([self._perm(p // self.n)[p % self.n] for p in positions])
+
+
+@torch.no_grad()
+def evaluate_classifier(
+    model: DigitClassifier, audio: torch.Tensor, labels: torch.Tensor, device: torch.device
+) -> dict:
+    """Accuracy (overall and per digit) of ``model`` in eval mode on clips ``[N, 1, T]``."""
+    was_training = model.training
+    model.eval()
+    predictions = []
+    for start in range(0, len(labels), EVAL_BATCH):
+        logits = model(audio[start : start + EVAL_BATCH].to(device))
+        predictions.append(logits.argmax(dim=1).cpu())
+    model.train(was_training)
+    predicted = torch.cat(predictions) if predictions else torch.zeros(0, dtype=torch.long)
+    correct = predicted == labels
+    per_class = {}
+    for k, name in enumerate(DIGIT_NAMES):
+        mask = labels == k
+        per_class[name] = float(correct[mask].double().mean()) if mask.any() else float("nan")
+    accuracy = float(correct.double().mean()) if len(labels) else float("nan")
+    return {"accuracy": accuracy, "per_class": per_class}
+
+
+def train_digit_classifier(
+    data_h5: str | os.PathLike,
+    model_path: str | os.PathLike,
+    curve_csv: str | os.PathLike,
+    work_dir: str | os.PathLike,
+    config: DigitClassifierTraining,
+    device: torch.device,
+) -> dict:
+    """Train a :class:`DigitClassifier` on an HDF5 file of clips and save it as a model file.
+
+    ``work_dir`` keeps the checkpoint and the running curve; a rerun with the same parameters and
+    data resumes from the last checkpoint. Returns the summary also stored in the model's meta
+    (``val_accuracy`` on the held-out speakers, per-digit accuracies, split sizes, seconds...).
+    """
+    train, val, sample_rate = _load_data(data_h5, config)
+    work_dir = Path(work_dir)
+    work_dir.mkdir(parents=True, exist_ok=True)
+    run_hash = params_hash({**asdict(config), "data_sha256": file_sha256(data_h5)})
+    missing = sorted(set(range(N_CLASSES)) - set(train.labels.tolist()))
+    if missing:
+        log.warning("no training clips of digit(s) %s", [DIGIT_NAMES[k] for k in missing])
+
+    seed_everything(config.seed)
+    kwargs = config.model_kwargs()
+    model = DigitClassifier(**kwargs).to(device).train()
+    optimizer = torch.optim.AdamW(
+        model.parameters(), lr=config.lr, weight_decay=config.weight_decay, fused=True
+    )
+    rng = torch.Generator().manual_seed(derive_seed(config.seed, "digits-augment"))
+    order = _BatchOrder(len(train.labels), config.batch_size, config.seed)
+    window_keys = ("loss", "correct", "seen", "steps")
+    window = dict.fromkeys(window_keys, 0.0)
+
+    checkpoint_path = work_dir / "checkpoint.pt"
+    state = load_checkpoint(checkpoint_path, run_hash)
+    step, previous_seconds = 0, 0.0
+    if state is not None:
+        s = state["state"]
+        model.load_state_dict(s["model"])
+        optimizer.load_state_dict(s["optimizer"])
+        rng.set_state(s["rng"])
+        window = {key: float(s["window"][key]) for key in window_keys}
+        step = int(state["step"])
+        previous_seconds = float(s.get("elapsed", 0.0))
+        log.info("resuming from %s at step %d of %d", checkpoint_path, step, config.steps)
+    curve = CurveWriter(work_dir / "curve.csv", CURVE_COLUMNS, step if state is not None else None)
+    started = time.perf_counter()
+
+    def elapsed() -> float:
+        return previous_seconds + time.perf_counter() - started
+
+    def checkpoint() -> None:
+        save_checkpoint(
+            checkpoint_path,
+            run_hash,
+            step,
+            {
+                "model": model.state_dict(),
+                "optimizer": optimizer.state_dict(),
+                "rng": rng.get_state(),
+                "window": dict(window),
+                "elapsed": elapsed(),
+            },
+        )
+
+    log.info(
+        "digit classifier (%s, width %d, blocks %s): %d training clips of %d speakers, "
+        "%d validation clips of %d held-out speakers, %d steps of %d on %s",
+        config.representation,
+        config.width,
+        list(config.blocks),
+        len(train.labels),
+        len(train.speakers),
+        len(val.labels),
+        len(val.speakers),
+        config.steps,
+        config.batch_size,
+        device_description(device),
+    )
+    bar = progress(total=config.steps, initial=step, desc="digits")
+    while step < config.steps:
+        lr = config.learning_rate(step)
+        for group in optimizer.param_groups:
+            group["lr"] = lr
+        index = order.indices(step)
+        x = train.audio[index]
+        if config.augment:
+            x = _augment(x, config, sample_rate, rng)
+        labels = train.labels[index].to(device)
+        logits = model(x.to(device))
+        loss = F.cross_entropy(logits, labels)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        step += 1
+        bar.update(1)
+        if not torch.isfinite(loss):
+            raise UserError(
+                f"digit classifier training diverged at step {step} (loss {loss.item()}); "
+                "lower digits.lr"
+            )
+        window["loss"] += loss.item()
+        window["correct"] += float((logits.argmax(dim=1) == labels).sum())
+        window["seen"] += len(labels)
+        window["steps"] += 1
+
+        evaluate_now = step % config.eval_every == 0 or step == config.steps
+        if step % config.log_every == 0 or evaluate_now:
+            row: dict[str, object] = {
+                "step": step,
+                "lr": lr,
+                "loss": window["loss"] / window["steps"],
+                "train_accuracy": window["correct"] / window["seen"],
+                "val_accuracy": "",
+            }
+            window = dict.fromkeys(window_keys, 0.0)
+            if evaluate_now:
+                row["val_accuracy"] = evaluate_classifier(model, val.audio, val.labels, device)[
+                    "accuracy"
+                ]
+                log.info("step %d: validation accuracy %.3f", step, row["val_accuracy"])
+            row["seconds"] = elapsed()
+            curve.write(row)
+        if step % config.checkpoint_every == 0 or step == config.steps:
+            checkpoint()
+    bar.close()
+
+    metrics = evaluate_classifier(model, val.audio, val.labels, device)
+    curve.export(curve_csv)
+    curve.close()
+    summary = {
+        "val_accuracy": metrics["accuracy"],
+        "val_accuracy_per_digit": metrics["per_class"],
+        "chance_accuracy": 1.0 / N_CLASSES,
+        "n_train": len(train.labels),
+        "n_val": len(val.labels),
+        "train_speakers": train.speakers,
+        "val_speakers": val.speakers,
+        "steps": step,
+        "seconds": elapsed(),
+        "params_hash": run_hash,
+        "device": device_description(device),
+    }
+    save_model(
+        model_path,
+        model,
+        "digits.DigitClassifier",
+        kwargs,
+        meta={
+            **summary,
+            "class_names": list(DIGIT_NAMES),
+            "sample_rate": sample_rate,
+            "samples": int(train.audio.shape[-1]),
+            "data": str(data_h5),
+            "config": asdict(config),
+        },
+    )
+    log.info(
+        "done: validation accuracy %.3f on %d clips of %d unseen speakers, %d steps in %.1f s",
+        summary["val_accuracy"],
+        summary["n_val"],
+        len(val.speakers),
+        step,
+        summary["seconds"],
+    )
+    return summary
