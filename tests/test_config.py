@@ -62,6 +62,25 @@ def test_every_config_key_is_commented():
         ),
         ({"faces": {"progan": {"channels": [8, 8, 8]}}}, r"faces\.progan\.channels: 3 widths"),
         ({"faces": {"progan": {"stage_steps": [1, 2]}}}, r"faces\.progan\.stage_steps: 2 entries"),
+        ({"audio": {"data": {"source": "sc09"}}}, r"audio\.data\.source: 'sc09' is not one of"),
+        (
+            {"audio": {"data": {"source": "folder"}}},
+            r"audio\.data\.folders\.train: the folder source needs a folder",
+        ),
+        (
+            {"audio": {"data": {"folders": {"train": "/data/sc09/train"}}}},
+            r"audio\.data\.folders: folders are given but audio\.data\.source is espeak",
+        ),
+        (
+            {"audio": {"inversion": {"gd": {"optimizer": "sgd"}}}},
+            r"audio\.inversion\.gd\.optimizer: 'sgd' is not one of",
+        ),
+        ({"audio": {"classifier": {"representation": "mfcc"}}}, r"representation: 'mfcc'"),
+        (
+            {"audio": {"samples": {"sets": {"encoder_train": {"n": 50, "prior": "uniform"}}}}},
+            r"audio\.samples\.sets\.encoder_train\.n: 50 clips",
+        ),
+        ({"audio": {"wavegan": {"d": 0}}}, r"audio\.wavegan\.d: 0 is less than the minimum"),
     ],
 )
 def test_bad_values_name_the_key(override, message):
