@@ -60,3 +60,29 @@ def test_sampling_is_repeatable(generator_file, tmp_path):
     a, _ = read_h5(tmp_path / "a.h5")
     b, _ = read_h5(tmp_path / "b.h5")
     assert all(np.array_equal(a[k], b[k]) for k in a)
+
+
+def test_wavegan_samples_are_float_audio(tmp_path):
+    from ganinv.models.wavegan import Generator as WaveGenerator
+
+    torch.manual_seed(0)
+    kwargs = {"z_dim": 10, "d": 2}
+    save_model(tmp_path / "w.pt", WaveGenerator(**kwargs), "wavegan.Generator", kwargs)
+    sample_to_h5(tmp_path / "w.pt", tmp_path / "a.h5", 5, "uniform", 3, 2, torch.device("cpu"))
+    arrays, attrs = read_h5(tmp_path / "a.h5")
+    assert arrays["audio"].shape == (5, 1, 16384) and arrays["audio"].dtype == np.float32
+    generator, _ = load_model(tmp_path / "w.pt")
+    with torch.no_grad():
+        expected = generator(torch.from_numpy(arrays["z"])).numpy()
+    assert np.allclose(arrays["audio"], expected, atol=1e-6)
+    assert attrs["kind"] == "generated-audio" and attrs["samples"] == 16384
+
+
+def test_sampling_a_non_generator_is_refused(tmp_path):
+    from ganinv.models.encoder import ResNetEncoder
+
+    save_model(tmp_path / "e.pt", ResNetEncoder(4, 16), "encoder.ResNetEncoder",
+               {"z_dim": 4, "input_size": 16})  # fmt: skip
+    with pytest.raises(UserError, match="not a generator"):
+        sample_to_h5(tmp_path / "e.pt", tmp_path / "x.h5", 2, "normal", 0, 2, torch.device("cpu"))
+    assert not (tmp_path / "x.h5").exists()

@@ -68,7 +68,8 @@ rule train_digit_classifier:
         "results/benchmarks/audio/train_classifier_{audio_role}.tsv"
     conda:
         "../../envs/ganinv.yaml"
-    threads: config["threads"]
+    # Small networks: one thread each, so that two such jobs share 2 cores.
+    threads: 1
     resources:
         gpu=1,
     params:

@@ -16,7 +16,8 @@ rule face_metrics:
         "results/benchmarks/faces/metrics_{experiment}_{name}.tsv"
     conda:
         "../../envs/ganinv.yaml"
-    threads: config["threads"]
+    # Small networks: one thread each, so that two such jobs share 2 cores.
+    threads: 1
     params:
         evaluator_kind=FACES["facenet"]["evaluator"],
         label=lambda wildcards: wildcards.name,
@@ -93,7 +94,8 @@ rule audio_metrics:
         "results/benchmarks/audio/metrics_{target_set}_{method}.tsv"
     conda:
         "../../envs/ganinv.yaml"
-    threads: config["threads"]
+    # Small networks: one thread each, so that two such jobs share 2 cores.
+    threads: 1
     params:
         label=lambda wildcards: wildcards.method,
         target_set=lambda wildcards: wildcards.target_set,

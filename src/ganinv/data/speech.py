@@ -73,7 +73,8 @@ BASE_VOICES = (
     "en-us-nyc",
 )
 PITCH_RANGE = (0, 99)  # espeak-ng -p, inclusive
-SPEED_RANGE = (110, 230)  # espeak-ng -s in words per minute, inclusive; every word fits in 1 s
+SPEED_RANGE = (130, 230)  # espeak-ng -s (words per minute), inclusive; below 130 a few
+# variants stretch "zero" or "seven" past 1.024 s and the clip would cut the word
 SPLITS = ("train", "real_train", "real_test")
 VOICE_BYTES = 32  # width of the fixed-length "voice" dataset
 SILENCE_THRESHOLD = 0.01  # trimming threshold, relative to the clip's peak

@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import logging
 import os
+import time
 from pathlib import Path
 from typing import Any
 
 import torch
 
 from ganinv.atomic import atomic_path
+from ganinv.runtime import derive_seed
 
 CHECKPOINT_FORMAT = "ganinv-checkpoint"
 CHECKPOINT_VERSION = 1
@@ -54,3 +56,72 @@ def load_checkpoint(path: str | os.PathLike, params_hash: str) -> dict[str, Any]
         log.info("checkpoint %s was made with other parameters; starting afresh", path)
         return None
     return payload
+
+
+class BatchOrder:
+    """Epoch-wise shuffles as a pure function of (seed, name, epoch): the batch of a step is fixed,
+    so a resumed run draws exactly the batches an uninterrupted one would."""
+
+    def __init__(self, n: int, batch_size: int, seed: int, name: str):
+        self.n, self.batch_size, self.seed, self.name = n, batch_size, seed, name
+        self._cache: dict[int, torch.Tensor] = {}
+
+    def _perm(self, epoch: int) -> torch.Tensor:
+        if epoch not in self._cache:
+            self._cache = {k: v for k, v in self._cache.items() if k >= epoch - 1}
+            gen = torch.Generator().manual_seed(derive_seed(self.seed, f"{self.name}-order", epoch))
+            self._cache[epoch] = torch.randperm(self.n, generator=gen)
+        return self._cache[epoch]
+
+    def indices(self, step: int) -> torch.Tensor:
+        start = step * self.batch_size
+        first, last = start // self.n, (start + self.batch_size - 1) // self.n
+        if first == last:
+            return self._perm(first)[start % self.n : start % self.n + self.batch_size]
+        positions = range(start, start + self.batch_size)
+        return torch.stack([self._perm(p // self.n)[p % self.n] for p in positions])
+
+
+class ClassifierRun:
+    """Resumable state of a classifier training loop: model, optimiser, augmentation RNG, the
+    running sums of the current logging window, the step and the elapsed seconds.
+
+    On construction it resumes from ``path`` when a checkpoint with ``params_hash`` exists.
+    """
+
+    def __init__(
+        self, path: str | os.PathLike, params_hash: str, model, optimizer,
+        rng: torch.Generator, window_keys: tuple[str, ...], total_steps: int,
+    ) -> None:  # fmt: skip
+        self.path, self.params_hash = Path(path), params_hash
+        self.model, self.optimizer, self.rng = model, optimizer, rng
+        self.window_keys = window_keys
+        self.reset_window()
+        self.step, self._previous_seconds = 0, 0.0
+        state = load_checkpoint(self.path, params_hash)
+        self.resumed = state is not None
+        if state is not None:
+            saved = state["state"]
+            model.load_state_dict(saved["model"])
+            optimizer.load_state_dict(saved["optimizer"])
+            rng.set_state(saved["rng"])
+            self.window = {key: float(saved["window"][key]) for key in window_keys}
+            self.step = int(state["step"])
+            self._previous_seconds = float(saved.get("elapsed", 0.0))
+            log.info("resuming from %s at step %d of %d", self.path, self.step, total_steps)
+        self._started = time.perf_counter()
+
+    def reset_window(self) -> None:
+        self.window = dict.fromkeys(self.window_keys, 0.0)
+
+    def elapsed(self) -> float:
+        """Training seconds so far, including those before a resume."""
+        return self._previous_seconds + time.perf_counter() - self._started
+
+    def save(self, step: int) -> None:
+        """Checkpoint everything at ``step`` (atomically)."""
+        self.step = step
+        save_checkpoint(self.path, self.params_hash, step, {
+            "model": self.model.state_dict(), "optimizer": self.optimizer.state_dict(),
+            "rng": self.rng.get_state(), "window": dict(self.window), "elapsed": self.elapsed(),
+        })  # fmt: skip

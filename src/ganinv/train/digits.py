@@ -18,7 +18,6 @@ from __future__ import annotations
 import logging
 import math
 import os
-import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -40,7 +39,7 @@ from ganinv.runtime import (
     params_hash,
     seed_everything,
 )
-from ganinv.train.checkpoint import load_checkpoint, save_checkpoint
+from ganinv.train.checkpoint import BatchOrder, ClassifierRun
 
 log = logging.getLogger("ganinv")
 
@@ -238,25 +237,6 @@ def _augment(
     return x + torch.randn(x.shape, generator=gen) * level[:, None, None]
 
 
-class _BatchOrder:
-    """Epoch-wise shuffles as a pure function of (seed, epoch): the batch of a step is fixed."""
-
-    def __init__(self, n: int, batch_size: int, seed: int):
-        self.n, self.batch_size, self.seed = n, batch_size, seed
-        self._cache: dict[int, torch.Tensor] = {}
-
-    def _perm(self, epoch: int) -> torch.Tensor:
-        if epoch not in self._cache:
-            self._cache = {k: v for k, v in self._cache.items() if k >= epoch - 1}
-            gen = torch.Generator().manual_seed(derive_seed(self.seed, "digits-order", epoch))
-            self._cache[epoch] = torch.randperm(self.n, generator=gen)
-        return self._cache[epoch]
-
-    def indices(self, step: int) -> torch.Tensor:
-        positions = range(step * self.batch_size, (step + 1) * self.batch_size)
-        return torch.stack([self._perm(p // self.n)[p % self.n] for p in positions])
-
-
 @torch.no_grad()
 def evaluate_classifier(
     model: DigitClassifier, audio: torch.Tensor, labels: torch.Tensor, device: torch.device
@@ -308,41 +288,12 @@ def train_digit_classifier(
         model.parameters(), lr=config.lr, weight_decay=config.weight_decay, fused=True
     )
     rng = torch.Generator().manual_seed(derive_seed(config.seed, "digits-augment"))
-    order = _BatchOrder(len(train.labels), config.batch_size, config.seed)
+    order = BatchOrder(len(train.labels), config.batch_size, config.seed, "digits")
     window_keys = ("loss", "correct", "seen", "steps")
-    window = dict.fromkeys(window_keys, 0.0)
-
-    checkpoint_path = work_dir / "checkpoint.pt"
-    state = load_checkpoint(checkpoint_path, run_hash)
-    step, previous_seconds = 0, 0.0
-    if state is not None:
-        s = state["state"]
-        model.load_state_dict(s["model"])
-        optimizer.load_state_dict(s["optimizer"])
-        rng.set_state(s["rng"])
-        window = {key: float(s["window"][key]) for key in window_keys}
-        step = int(state["step"])
-        previous_seconds = float(s.get("elapsed", 0.0))
-        log.info("resuming from %s at step %d of %d", checkpoint_path, step, config.steps)
-    curve = CurveWriter(work_dir / "curve.csv", CURVE_COLUMNS, step if state is not None else None)
-    started = time.perf_counter()
-
-    def elapsed() -> float:
-        return previous_seconds + time.perf_counter() - started
-
-    def checkpoint() -> None:
-        save_checkpoint(
-            checkpoint_path,
-            run_hash,
-            step,
-            {
-                "model": model.state_dict(),
-                "optimizer": optimizer.state_dict(),
-                "rng": rng.get_state(),
-                "window": dict(window),
-                "elapsed": elapsed(),
-            },
-        )
+    run = ClassifierRun(work_dir / "checkpoint.pt", run_hash, model, optimizer, rng, window_keys,
+                        config.steps)  # fmt: skip
+    step, window, elapsed = run.step, run.window, run.elapsed
+    curve = CurveWriter(work_dir / "curve.csv", CURVE_COLUMNS, step if run.resumed else None)
 
     log.info(
         "digit classifier (%s, width %d, blocks %s): %d training clips of %d speakers, "
@@ -394,7 +345,8 @@ def train_digit_classifier(
                 "train_accuracy": window["correct"] / window["seen"],
                 "val_accuracy": "",
             }
-            window = dict.fromkeys(window_keys, 0.0)
+            run.reset_window()
+            window = run.window
             if evaluate_now:
                 row["val_accuracy"] = evaluate_classifier(model, val.audio, val.labels, device)[
                     "accuracy"
@@ -403,7 +355,7 @@ def train_digit_classifier(
             row["seconds"] = elapsed()
             curve.write(row)
         if step % config.checkpoint_every == 0 or step == config.steps:
-            checkpoint()
+            run.save(step)
     bar.close()
 
     metrics = evaluate_classifier(model, val.audio, val.labels, device)

@@ -13,7 +13,6 @@ from __future__ import annotations
 import logging
 import math
 import os
-import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -36,7 +35,7 @@ from ganinv.runtime import (
     params_hash,
     seed_everything,
 )
-from ganinv.train.checkpoint import load_checkpoint, save_checkpoint
+from ganinv.train.checkpoint import BatchOrder, ClassifierRun
 
 log = logging.getLogger("ganinv")
 
@@ -206,29 +205,6 @@ def _translate(
     return padded[batch, channel, rows[:, None, :, None], cols[:, None, None, :]], offsets
 
 
-class _BatchOrder:
-    """Epoch-wise shuffles as a pure function of (seed, epoch): the batch of a step is fixed."""
-
-    def __init__(self, n: int, batch_size: int, seed: int):
-        self.n, self.batch_size, self.seed = n, batch_size, seed
-        self._cache: dict[int, torch.Tensor] = {}
-
-    def _perm(self, epoch: int) -> torch.Tensor:
-        if epoch not in self._cache:
-            self._cache = {k: v for k, v in self._cache.items() if k >= epoch - 1}
-            gen = torch.Generator().manual_seed(derive_seed(self.seed, "facenet-order", epoch))
-            self._cache[epoch] = torch.randperm(self.n, generator=gen)
-        return self._cache[epoch]
-
-    def indices(self, step: int) -> torch.Tensor:
-        start = step * self.batch_size
-        positions = range(start, start + self.batch_size)
-        first, last = start // self.n, (start + self.batch_size - 1) // self.n
-        if first == last:
-            return self._perm(first)[start % self.n : start % self.n + self.batch_size]
-        return torch.stack([self._perm(p // self.n)[p % self.n] for p in positions])
-
-
 @torch.no_grad()
 def _evaluate(
     model: FaceNet, split: _Split, attribute_names: list[str], device: torch.device
@@ -314,7 +290,7 @@ def train_facenet(
         model.parameters(), lr=config.lr, weight_decay=config.weight_decay, fused=True
     )
     rng = torch.Generator().manual_seed(derive_seed(config.seed, "facenet-augment"))
-    order = _BatchOrder(len(train.labels), config.batch_size, config.seed)
+    order = BatchOrder(len(train.labels), config.batch_size, config.seed, "facenet")
     # Translating the image moves the face: keep the shift attributes consistent with the pixels.
     shift_columns = [
         (attribute_names.index(name), axis)
@@ -322,40 +298,10 @@ def train_facenet(
         if name in attribute_names
     ]
     window_keys = ("loss", "identity_loss", "attribute_loss", "correct", "seen", "steps")
-    window = dict.fromkeys(window_keys, 0.0)
-
-    checkpoint_path = work_dir / "checkpoint.pt"
-    state = load_checkpoint(checkpoint_path, run_hash)
-    step = 0
-    previous_seconds = 0.0
-    if state is not None:
-        s = state["state"]
-        model.load_state_dict(s["model"])
-        optimizer.load_state_dict(s["optimizer"])
-        rng.set_state(s["rng"])
-        window = {key: float(s["window"][key]) for key in window_keys}
-        step = int(state["step"])
-        previous_seconds = float(s.get("elapsed", 0.0))
-        log.info("resuming from %s at step %d of %d", checkpoint_path, step, config.steps)
-    curve = CurveWriter(work_dir / "curve.csv", CURVE_COLUMNS, step if state is not None else None)
-    started = time.perf_counter()
-
-    def elapsed() -> float:
-        return previous_seconds + time.perf_counter() - started
-
-    def checkpoint() -> None:
-        save_checkpoint(
-            checkpoint_path,
-            run_hash,
-            step,
-            {
-                "model": model.state_dict(),
-                "optimizer": optimizer.state_dict(),
-                "rng": rng.get_state(),
-                "window": dict(window),
-                "elapsed": elapsed(),
-            },
-        )
+    run = ClassifierRun(work_dir / "checkpoint.pt", run_hash, model, optimizer, rng, window_keys,
+                        config.steps)  # fmt: skip
+    step, window, elapsed = run.step, run.window, run.elapsed
+    curve = CurveWriter(work_dir / "curve.csv", CURVE_COLUMNS, step if run.resumed else None)
 
     log.info(
         "FaceNet: %d identities, %d training / %d validation images at %d px, input %d px, "
@@ -417,7 +363,8 @@ def train_facenet(
                 "val_accuracy": "",
                 "val_attribute_r2": "",
             }
-            window = dict.fromkeys(window_keys, 0.0)
+            run.reset_window()
+            window = run.window
             if evaluate_now:
                 metrics = _evaluate(model, val, attribute_names, device)
                 row["val_accuracy"] = metrics["accuracy"]
@@ -431,7 +378,7 @@ def train_facenet(
             row["seconds"] = elapsed()
             curve.write(row)
         if step % config.checkpoint_every == 0 or step == config.steps:
-            checkpoint()
+            run.save(step)
     bar.close()
 
     metrics = _evaluate(model, val, attribute_names, device)
