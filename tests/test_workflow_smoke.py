@@ -124,6 +124,32 @@ def test_changed_gan_parameter_reruns_training_and_sampling_only(smoke_run, tmp_
     assert "render_faces" not in jobs
 
 
+def test_folder_source_reads_sc09_style_wavs(tmp_path):
+    """audio.data.source: folder reads WAV folders (SC09 names), resampled and padded to 1 s."""
+    workdir = copy_workflow(tmp_path / "folder")
+    folders = {}
+    for split in ("train", "real_train", "real_test"):
+        folder = tmp_path / "sc09" / split
+        folder.mkdir(parents=True)
+        for k, word in enumerate(("Zero", "Seven", "Nine")):
+            tone = 0.5 * np.sin(np.arange(8000 + 100 * k) * 0.05)  # 8 kHz, shorter than 1 s
+            soundfile.write(folder / f"{word}_abc{k}_nohash_0.wav", tone, 8000)
+        folders[split] = str(folder)
+    override = tmp_path / "folder.yaml"
+    override.write_text(
+        yaml.safe_dump({"audio": {"data": {"source": "folder", "folders": folders}}})
+    )
+    # --nolock ends the helper's --configfile list, so the target is not read as a config file
+    target = ("--nolock", "results/audio/data/real_test.h5")
+    args = (*target, "--configfile", "presets/smoke.yaml", str(override))
+    planned = planned_jobs(snakemake(workdir, "-n", *args))
+    assert planned == {"read_speech_folder": 1}
+    snakemake(workdir, *args)
+    arrays, attrs = read_h5(workdir / "results" / "audio" / "data" / "real_test.h5")
+    assert arrays["audio"].shape == (3, 1, 16384) and arrays["audio"].dtype == np.float32
+    assert sorted(arrays["label"].tolist()) == [0, 7, 9] and attrs["kind"] == "speech-folder"
+
+
 def test_invalid_config_is_rejected_before_any_job(tmp_path):
     workdir = copy_workflow(tmp_path / "bad")
     result = snakemake(workdir, "--config", "seed=-5", check=False)
