@@ -184,3 +184,36 @@ def test_metrics_tables_figures_and_wavs(tiny_audio, tmp_path):
     real = read_h5(tiny_audio / "real.h5", ["audio"])[0]["audio"]
     assert np.abs(data[:T] - real[0, 0]).max() <= 1 / 32768 + 1e-6
     assert read_attrs(tiny_audio / "real.h5")["sample_rate"] == 16000
+
+
+def test_audio_encoder_training_alternates_phases(tiny_audio, tmp_path):
+    from ganinv.models.files import load_model
+    from ganinv.train.encoder import EncoderTraining, train_encoder
+
+    z = draw_latents(12, 8, "uniform", seed=7)
+    generator, _ = load_model(tiny_audio / "g.pt", "wavegan.Generator")
+    with torch.no_grad():
+        write_h5(tmp_path / "pairs.h5", {"z": z.numpy(), "audio": generator(z).numpy()})
+    config = EncoderTraining(
+        domain="audio", z_loss="mse", normalize_z=False, input_size=32, steps=4, batch_size=4,
+        val_size=2, pixel_weight=0.0, perceptual_weight=1.0, real_phase=True, phase_period=1,
+        eval_every=2, checkpoint_every=2, log_every=1,
+    )  # fmt: skip
+    summary = train_encoder(
+        tiny_audio / "g.pt", tmp_path / "pairs.h5", tiny_audio / "real.h5",
+        ("digits", str(tiny_audio / "c.pt")), tmp_path / "e.pt", tmp_path / "curve.csv",
+        tmp_path / "work", config, torch.device("cpu"),
+    )  # fmt: skip
+    encoder, meta = load_model(tmp_path / "e.pt", "encoder.AudioEncoder")
+    assert encoder.z_dim == 8 and meta["training"]["domain"] == "audio" and summary["steps"] == 4
+    curve = pd.read_csv(tmp_path / "curve.csv")
+    assert list(curve["phase"]) == ["generated", "real", "generated", "real"]
+    real_rows = curve[curve["phase"] == "real"]
+    assert (real_rows["z_loss"] == 0).all() and (real_rows["perceptual_loss"] > 0).all()
+    with pytest.raises(UserError, match="audio must be float32"):
+        write_h5(tmp_path / "ints.h5", {"z": z.numpy(), "audio": np.zeros((12, 1, T), np.int16)})
+        train_encoder(tiny_audio / "g.pt", tmp_path / "ints.h5", None, None, tmp_path / "x.pt",
+                      tmp_path / "x.csv", tmp_path / "w2",
+                      EncoderTraining(domain="audio", real_phase=False, perceptual_weight=0.0,
+                                      steps=1, batch_size=2, val_size=2),
+                      torch.device("cpu"))  # fmt: skip
