@@ -12,8 +12,8 @@ import pytest
 import torch
 
 from ganinv.data.h5io import write_h5
+from ganinv.losses import perceptual_distance
 from ganinv.models.digits import DIGIT_NAMES, DigitClassifier
-from ganinv.models.facenet import perceptual_distance
 from ganinv.models.files import load_model, save_model
 from ganinv.models.spectral import KINDS, Spectral
 from ganinv.runtime import UserError

@@ -4,7 +4,7 @@ It plays two roles in the audio chapter, as in the thesis (there a ResNet-18 on 
 the STFT, frame 256, hop 128, stacked to 3 channels; 95.41 % validation accuracy on SC09):
 
 * the perceptual network of the audio inversion losses: :meth:`DigitClassifier.features` returns
-  the four stage activations, so :func:`ganinv.models.facenet.perceptual_distance` (mean over
+  the four stage activations, so :func:`ganinv.losses.perceptual_distance` (mean over
   stages of the activation MSE) works on it unchanged;
 * separately seeded, the evaluation network of Inception Score and digit accuracy
   (:meth:`DigitClassifier.probabilities`).

@@ -22,7 +22,6 @@ import torch.nn.functional as F
 from torch import nn
 from torchvision.models.resnet import BasicBlock
 
-from ganinv.losses import feature_targets, perceptual_distance  # noqa: F401 (re-exported)
 from ganinv.runtime import UserError
 
 VGGFACE2_FILE = "20180402-114759-vggface2.pt"
