@@ -17,12 +17,13 @@ from collections.abc import Mapping
 import numpy as np
 import torch
 
-from ganinv.data.h5io import base_provenance, check_audio, read_h5, write_h5
+from ganinv.data.h5io import check_audio, read_h5
+from ganinv.experiments.inversion_output import write_inversion_h5
 from ganinv.invert import invert, pixel_mae
 from ganinv.losses import LossFn, load_perceptual_network, perceptual_loss, stft_mae, weighted_sum
 from ganinv.metrics.audio import waveform_mse
 from ganinv.models.files import load_model
-from ganinv.runtime import UserError, file_sha256, params_hash
+from ganinv.runtime import UserError
 
 log = logging.getLogger("ganinv")
 LOSS_TERMS = ("perceptual", "stft", "waveform")
@@ -78,24 +79,14 @@ def run_audio_inversion(
                     track_fn=waveform_mse)  # fmt: skip
     params = {"method": method, "settings": dict(settings), "loss_weights": dict(loss_weights),
               "chunk_size": chunk_size, "seed": seed}  # fmt: skip
-    attrs = base_provenance(
-        kind="audio-inversion", method=method, n=len(targets),
-        seconds_total=result.seconds_total, seconds_per_clip=result.seconds_per_image,
-        device=result.device, generator_sha256=file_sha256(generator_path),
-        targets_sha256=file_sha256(targets_path),
-        encoder_sha256=file_sha256(encoder_path) if encoder is not None else "",
-        classifier_sha256=file_sha256(classifier_path) if classifier is not None else "",
-        n_stopped=int((result.stopped_at >= 0).sum()), config_hash=params_hash(params),
-        settings=dict(settings), loss_weights=dict(loss_weights),
+    write_inversion_h5(
+        out_h5, result, result.reconstructions.numpy().astype(np.float32), "mse_curve",
+        "audio-inversion", "seconds_per_clip",
+        {"generator": generator_path, "targets": targets_path,
+         "encoder": encoder_path if encoder is not None else None,
+         "classifier": classifier_path if classifier is not None else None},
+        params, settings=dict(settings), loss_weights=dict(loss_weights),
     )  # fmt: skip
-    write_h5(out_h5, {
-        "z": result.z.numpy().astype(np.float32),
-        "reconstructions": result.reconstructions.numpy().astype(np.float32),
-        "loss": result.loss.numpy().astype(np.float32),
-        "loss_curve": result.loss_curve.numpy().astype(np.float32),
-        "mse_curve": result.track_curve.numpy().astype(np.float32),
-        "stopped_at": result.stopped_at.numpy().astype(np.int64),
-    }, attrs)  # fmt: skip
     summary = {"method": method, "seconds_total": result.seconds_total,
                "seconds_per_clip": result.seconds_per_image,
                "final_mse": float(result.track_curve[-1].nanmean())}  # fmt: skip

@@ -12,17 +12,17 @@ import logging
 import os
 from collections.abc import Mapping
 
-import numpy as np
 import torch
 
-from ganinv.data.h5io import base_provenance, check_images, read_h5, write_h5
+from ganinv.data.h5io import check_images, read_h5
+from ganinv.experiments.inversion_output import write_inversion_h5
 from ganinv.invert import METHODS, invert, pixel_mae
 from ganinv.losses import perceptual_loss, weighted_sum
 from ganinv.metrics.image import psnr_signed
 from ganinv.models.facenet import load_face_network
 from ganinv.models.files import load_model
 from ganinv.plots import from_uint8, to_uint8
-from ganinv.runtime import UserError, file_sha256, params_hash
+from ganinv.runtime import UserError
 
 log = logging.getLogger("ganinv")
 
@@ -70,23 +70,13 @@ def run_face_inversion(
                     track_fn=psnr_signed)  # fmt: skip
     params = {"method": method, "settings": dict(settings), "chunk_size": chunk_size,
               "seed": seed}  # fmt: skip
-    attrs = base_provenance(
-        kind="inversion", method=method, n=len(targets),
-        seconds_total=result.seconds_total, seconds_per_image=result.seconds_per_image,
-        device=result.device, generator_sha256=file_sha256(generator_path),
-        targets_sha256=file_sha256(targets_path),
-        encoder_sha256=file_sha256(encoder_path) if encoder is not None else "",
-        n_stopped=int((result.stopped_at >= 0).sum()), config_hash=params_hash(params),
-        settings=dict(settings),
+    write_inversion_h5(
+        out_h5, result, to_uint8(result.reconstructions).numpy(), "psnr_curve", "inversion",
+        "seconds_per_image",
+        {"generator": generator_path, "targets": targets_path,
+         "encoder": encoder_path if encoder is not None else None},
+        params, settings=dict(settings),
     )  # fmt: skip
-    write_h5(out_h5, {
-        "z": result.z.numpy().astype(np.float32),
-        "reconstructions": to_uint8(result.reconstructions).numpy(),
-        "loss": result.loss.numpy().astype(np.float32),
-        "loss_curve": result.loss_curve.numpy().astype(np.float32),
-        "psnr_curve": result.track_curve.numpy().astype(np.float32),
-        "stopped_at": result.stopped_at.numpy().astype(np.int64),
-    }, attrs)  # fmt: skip
     summary = {"method": method, "seconds_total": result.seconds_total,
                "seconds_per_image": result.seconds_per_image,
                "final_psnr_db": float(result.track_curve[-1].nanmean())}  # fmt: skip
