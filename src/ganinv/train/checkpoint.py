@@ -91,11 +91,12 @@ class ClassifierRun:
 
     def __init__(
         self, path: str | os.PathLike, params_hash: str, model, optimizer,
-        rng: torch.Generator, window_keys: tuple[str, ...], total_steps: int,
+        rng: torch.Generator, loss_keys: tuple[str, ...], total_steps: int,
     ) -> None:  # fmt: skip
         self.path, self.params_hash = Path(path), params_hash
         self.model, self.optimizer, self.rng = model, optimizer, rng
-        self.window_keys = window_keys
+        self.loss_keys = loss_keys
+        self.window_keys = (*loss_keys, "correct", "seen", "steps")
         self.reset_window()
         self.step, self._previous_seconds = 0, 0.0
         state = load_checkpoint(self.path, params_hash)
@@ -105,7 +106,7 @@ class ClassifierRun:
             model.load_state_dict(saved["model"])
             optimizer.load_state_dict(saved["optimizer"])
             rng.set_state(saved["rng"])
-            self.window = {key: float(saved["window"][key]) for key in window_keys}
+            self.window = {key: float(saved["window"][key]) for key in self.window_keys}
             self.step = int(state["step"])
             self._previous_seconds = float(saved.get("elapsed", 0.0))
             log.info("resuming from %s at step %d of %d", self.path, self.step, total_steps)
@@ -113,6 +114,22 @@ class ClassifierRun:
 
     def reset_window(self) -> None:
         self.window = dict.fromkeys(self.window_keys, 0.0)
+
+    def record(self, correct: float, seen: int, **losses: float) -> None:
+        """Add one step's losses and its correct / seen counts to the logging window."""
+        for key, value in losses.items():
+            self.window[key] += value
+        self.window["correct"] += correct
+        self.window["seen"] += seen
+        self.window["steps"] += 1
+
+    def window_summary(self) -> dict[str, float]:
+        """Mean losses and training accuracy over the window, then start a new window."""
+        window = self.window
+        summary = {key: window[key] / window["steps"] for key in self.loss_keys}
+        summary["train_accuracy"] = window["correct"] / window["seen"]
+        self.reset_window()
+        return summary
 
     def elapsed(self) -> float:
         """Training seconds so far, including those before a resume."""

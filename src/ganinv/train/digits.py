@@ -289,10 +289,9 @@ def train_digit_classifier(
     )
     rng = torch.Generator().manual_seed(derive_seed(config.seed, "digits-augment"))
     order = BatchOrder(len(train.labels), config.batch_size, config.seed, "digits")
-    window_keys = ("loss", "correct", "seen", "steps")
-    run = ClassifierRun(work_dir / "checkpoint.pt", run_hash, model, optimizer, rng, window_keys,
+    run = ClassifierRun(work_dir / "checkpoint.pt", run_hash, model, optimizer, rng, ("loss",),
                         config.steps)  # fmt: skip
-    step, window, elapsed = run.step, run.window, run.elapsed
+    step, elapsed = run.step, run.elapsed
     curve = CurveWriter(work_dir / "curve.csv", CURVE_COLUMNS, step if run.resumed else None)
 
     log.info(
@@ -331,22 +330,16 @@ def train_digit_classifier(
                 f"digit classifier training diverged at step {step} (loss {loss.item()}); "
                 "lower digits.lr"
             )
-        window["loss"] += loss.item()
-        window["correct"] += float((logits.argmax(dim=1) == labels).sum())
-        window["seen"] += len(labels)
-        window["steps"] += 1
+        run.record(float((logits.argmax(dim=1) == labels).sum()), len(labels), loss=loss.item())
 
         evaluate_now = step % config.eval_every == 0 or step == config.steps
         if step % config.log_every == 0 or evaluate_now:
             row: dict[str, object] = {
                 "step": step,
                 "lr": lr,
-                "loss": window["loss"] / window["steps"],
-                "train_accuracy": window["correct"] / window["seen"],
+                **run.window_summary(),
                 "val_accuracy": "",
             }
-            run.reset_window()
-            window = run.window
             if evaluate_now:
                 row["val_accuracy"] = evaluate_classifier(model, val.audio, val.labels, device)[
                     "accuracy"

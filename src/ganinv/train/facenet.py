@@ -297,10 +297,10 @@ def train_facenet(
         for axis, name in enumerate(("shift_x", "shift_y"))
         if name in attribute_names
     ]
-    window_keys = ("loss", "identity_loss", "attribute_loss", "correct", "seen", "steps")
-    run = ClassifierRun(work_dir / "checkpoint.pt", run_hash, model, optimizer, rng, window_keys,
+    loss_keys = ("loss", "identity_loss", "attribute_loss")
+    run = ClassifierRun(work_dir / "checkpoint.pt", run_hash, model, optimizer, rng, loss_keys,
                         config.steps)  # fmt: skip
-    step, window, elapsed = run.step, run.window, run.elapsed
+    step, elapsed = run.step, run.elapsed
     curve = CurveWriter(work_dir / "curve.csv", CURVE_COLUMNS, step if run.resumed else None)
 
     log.info(
@@ -344,27 +344,23 @@ def train_facenet(
             raise UserError(
                 f"FaceNet training diverged at step {step} (loss {loss.item()}); lower facenet.lr"
             )
-        window["loss"] += loss.item()
-        window["identity_loss"] += identity_loss.item()
-        window["attribute_loss"] += attribute_loss.item()
-        window["correct"] += float((logits.argmax(dim=1) == labels).sum())
-        window["seen"] += len(labels)
-        window["steps"] += 1
+        run.record(
+            float((logits.argmax(dim=1) == labels).sum()),
+            len(labels),
+            loss=loss.item(),
+            identity_loss=identity_loss.item(),
+            attribute_loss=attribute_loss.item(),
+        )
 
         evaluate_now = step % config.eval_every == 0 or step == config.steps
         if step % config.log_every == 0 or evaluate_now:
             row: dict[str, object] = {
                 "step": step,
                 "lr": lr,
-                "loss": window["loss"] / window["steps"],
-                "identity_loss": window["identity_loss"] / window["steps"],
-                "attribute_loss": window["attribute_loss"] / window["steps"],
-                "train_accuracy": window["correct"] / window["seen"],
+                **run.window_summary(),
                 "val_accuracy": "",
                 "val_attribute_r2": "",
             }
-            run.reset_window()
-            window = run.window
             if evaluate_now:
                 metrics = _evaluate(model, val, attribute_names, device)
                 row["val_accuracy"] = metrics["accuracy"]
