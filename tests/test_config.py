@@ -81,6 +81,22 @@ def test_every_config_key_is_commented():
             r"audio\.samples\.sets\.encoder_train\.n: 50 clips",
         ),
         ({"audio": {"wavegan": {"d": 0}}}, r"audio\.wavegan\.d: 0 is less than the minimum"),
+        (
+            {"faces": {"real_faces": {"source": "folder"}}},
+            r"faces\.real_faces\.folder: source is folder but no folder is given",
+        ),
+        (
+            {"faces": {"real_faces": {"folder": "/data/vggface2"}}},
+            r"faces\.real_faces\.folder: a folder is given but source is procedural",
+        ),
+        (
+            {"faces": {"real_faces": {"gallery_per_identity": 10}}},
+            r"faces\.real_faces\.gallery_per_identity: 10 gallery images leave no probe",
+        ),
+        ({"faces": {"real_faces": {"evaluator": "arcface"}}}, r"evaluator: 'arcface' is not one"),
+        ({"faces": {"stylegan2": {"channels": [8, 8]}}}, r"faces\.stylegan2\.channels: 2 widths"),
+        ({"faces": {"alignment": {"choose": "first"}}}, r"alignment\.choose: 'first' is not one"),
+        ({"faces": {"generalisation": {"align": "yes"}}}, r"align: 'yes' is not of type 'boolean'"),
     ],
 )
 def test_bad_values_name_the_key(override, message):

@@ -7,8 +7,11 @@ import csv
 import numpy as np
 import pandas as pd
 import pytest
+import skimage.data
 import soundfile
 import yaml
+from matplotlib import cbook
+from PIL import Image
 
 from ganinv.data.h5io import read_h5
 from ganinv.models.files import load_model
@@ -74,6 +77,35 @@ def test_table_2_3_and_figures(smoke_run):
     assert by.loc["gd", "seconds_per_image"] > 20 * by.loc["encoder", "seconds_per_image"]
     # The hybrid starts where the encoder ends and only improves on it.
     assert by.loc["hybrid", "psnr_db"] > by.loc["encoder", "psnr_db"]
+
+
+def test_real_faces_and_figure_2_17(smoke_run):
+    faces = smoke_run / "results" / "faces"
+    thesis = smoke_run / "results" / "thesis"
+    # Smoke: 6 held-out identities x 4 images -> gallery 2 + probes 2 per identity.
+    probes = read_h5(faces / "real" / "probes.h5", ["images", "identity"])[0]
+    gallery = read_h5(faces / "real" / "gallery.h5", ["identity"])[0]
+    assert probes["images"].shape == (12, 3, 32, 32)
+    assert sorted(set(probes["identity"])) == sorted(set(gallery["identity"]))
+    manifest = pd.read_csv(faces / "real" / "faces_manifest.csv")
+    assert len(manifest) == 24 and manifest["alignment"].str.startswith("none").all()
+    table = pd.read_csv(thesis / "table_real_faces.csv")
+    assert list(table["method"]) == ["targets", "gd", "encoder", "hybrid"]
+    assert table["top1"].between(0, 1).all() and (table["top5"] >= table["top1"]).all()
+    assert (table["evaluator"] == "in_dag").all() and (table["n_identities"] == 6).all()
+    assert "Thesis claim" in (thesis / "table_real_faces.md").read_text()
+    by = table.set_index("method")
+    assert by.loc["hybrid", "psnr_db"] > by.loc["encoder", "psnr_db"]
+    generator, meta = load_model(faces / "stylegan2" / "generator.pt", "stylegan2.Generator")
+    assert generator.z_dim == 64 and meta["prior"] == "normal"
+    samples = read_h5(faces / "stylegan2" / "faces.h5", ["images"])[0]["images"]
+    assert samples.shape == (20, 3, 32, 32)
+    style = pd.read_csv(thesis / "table_2_17.csv")
+    assert list(style["method"]) == ["encoder", "hybrid", "encoder", "hybrid"]
+    assert list(style["targets"]) == ["StyleGAN2"] * 2 + ["ProGAN (Table 2.3)"] * 2
+    for name in ("figure_real_faces", "figure_2_17"):
+        assert (thesis / f"{name}.png").stat().st_size > 10_000
+    assert (faces / "stylegan2" / "training_curves.png").stat().st_size > 10_000
 
 
 def test_audio_chapter_outputs(smoke_run):
@@ -148,6 +180,40 @@ def test_folder_source_reads_sc09_style_wavs(tmp_path):
     arrays, attrs = read_h5(workdir / "results" / "audio" / "data" / "real_test.h5")
     assert arrays["audio"].shape == (3, 1, 16384) and arrays["audio"].dtype == np.float32
     assert sorted(arrays["label"].tolist()) == [0, 7, 9] and attrs["kind"] == "speech-folder"
+
+
+def _photo(array: np.ndarray, path):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    Image.fromarray(array).save(path)
+
+
+def test_photo_folder_of_identities_is_aligned_and_split(tmp_path):
+    """real_faces.source: folder aligns identity sub-folders with MTCNN, then splits them."""
+    workdir = copy_workflow(tmp_path / "photos")
+    root = tmp_path / "people"
+    with Image.open(cbook.get_sample_data("grace_hopper.jpg")) as photo:
+        grace = np.asarray(photo.convert("RGB"))
+    for name, face in (("eileen", skimage.data.astronaut()), ("grace", grace)):
+        _photo(face, root / name / "1.png")
+        _photo(face[:, ::-1].copy(), root / name / "2.png")
+        _photo((face * 0.8).astype(np.uint8), root / name / "3.jpg")
+    _photo(np.full((120, 160, 3), 90, np.uint8), root / "grace" / "4_blank.png")
+    override = tmp_path / "photos.yaml"
+    override.write_text(yaml.safe_dump({"faces": {"real_faces": {
+        "source": "folder", "folder": str(root), "gallery_per_identity": 2,
+        "probes_per_identity": 1}}}))  # fmt: skip
+    args = ("--nolock", "results/faces/real/probes.h5", "--configfile", "presets/smoke.yaml",
+            str(override))  # fmt: skip
+    planned = planned_jobs(snakemake(workdir, "-n", *args))
+    assert planned == {"align_faces": 1, "split_gallery_probes": 1}
+    snakemake(workdir, *args)
+    real = workdir / "results" / "faces" / "real"
+    manifest = pd.read_csv(real / "faces_manifest.csv")
+    assert manifest["detected"].tolist() == [1, 1, 1, 1, 1, 1, 0]
+    assert (manifest["alignment"] == "mtcnn").all()
+    probes = read_h5(real / "probes.h5", ["images", "identity", "source"])[0]
+    assert probes["images"].shape == (2, 3, 32, 32)
+    assert [s.decode() for s in probes["source"]] == ["eileen/3.jpg", "grace/3.jpg"]
 
 
 def test_invalid_config_is_rejected_before_any_job(tmp_path):

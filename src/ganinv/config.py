@@ -74,7 +74,39 @@ def consistency_problems(config: Mapping[str, Any]) -> list[str]:
             f"faces.inversion.encoder_variant: '{chosen}' is not one of the encoder variants "
             f"({', '.join(variants)}) defined in faces.encoder.variants"
         )
-    return problems + audio_problems(config.get("audio", {}))
+    return problems + real_face_problems(faces) + audio_problems(config.get("audio", {}))
+
+
+def real_face_problems(faces: Mapping[str, Any]) -> list[str]:
+    """Cross-field rules of the real-face experiment and the StyleGAN2 test."""
+    problems = []
+    real = faces.get("real_faces", {})
+    if real.get("source") == "folder" and not real.get("folder"):
+        problems.append(
+            "faces.real_faces.folder: source is folder but no folder is given; set it to a "
+            "folder of identity sub-folders of photos (or use source: procedural)"
+        )
+    elif real.get("source") == "procedural" and real.get("folder"):
+        problems.append(
+            "faces.real_faces.folder: a folder is given but source is procedural; set source: "
+            "folder to use it, or set the folder to null"
+        )
+    heldout = faces.get("splits", {}).get("heldout", {}).get("images_per_identity")
+    gallery = real.get("gallery_per_identity")
+    if real.get("source") == "procedural" and heldout and gallery and heldout <= gallery:
+        problems.append(
+            f"faces.real_faces.gallery_per_identity: {gallery} gallery images leave no probe of "
+            f"the {heldout} images per held-out identity; lower it or raise "
+            "faces.splits.heldout.images_per_identity"
+        )
+    resolution = faces.get("resolution")
+    channels = faces.get("stylegan2", {}).get("channels", [])
+    if resolution and channels and len(channels) != resolution.bit_length() - 2:
+        problems.append(
+            f"faces.stylegan2.channels: {len(channels)} widths given, but {resolution} px needs "
+            f"{resolution.bit_length() - 2} (one per resolution 4, 8, ..., {resolution})"
+        )
+    return problems
 
 
 def audio_problems(audio: Mapping[str, Any]) -> list[str]:

@@ -43,9 +43,16 @@ def save_image_grid(
 
 
 def plot_gan_training(
-    loss_csv: str | os.PathLike, quality_csv: str | os.PathLike, out_png: str | os.PathLike
+    loss_csv: str | os.PathLike,
+    quality_csv: str | os.PathLike,
+    out_png: str | os.PathLike,
+    name: str = "ProGAN",
+    loss_label: str = "WGAN-GP loss",
 ) -> None:
-    """Two panels: discriminator/generator losses, and the sliced Wasserstein distance."""
+    """Two panels: discriminator/generator losses, and the sliced Wasserstein distance.
+
+    With a ``stage`` column (progressive growing) the stage boundaries are drawn dotted.
+    """
     plt = pyplot()
 
     losses = pd.read_csv(loss_csv)
@@ -53,14 +60,17 @@ def plot_gan_training(
     fig, (ax_loss, ax_swd) = plt.subplots(1, 2, figsize=(11, 4), constrained_layout=True)
     for column, label in (("d_loss", "discriminator"), ("g_loss", "generator")):
         ax_loss.plot(losses["step"], losses[column], label=label, linewidth=0.8)
-    # Training logs the last step of every stage, so these are the exact stage boundaries.
-    stage_ends = losses.groupby("stage")["step"].max().sort_index().to_numpy()[:-1]
-    for axis in (ax_loss, ax_swd):
-        for end in stage_ends:
-            axis.axvline(end, color="grey", linewidth=0.5, linestyle=":")
+    title = f"{name} losses"
+    if "stage" in losses.columns:
+        # Training logs the last step of every stage, so these are the exact stage boundaries.
+        stage_ends = losses.groupby("stage")["step"].max().sort_index().to_numpy()[:-1]
+        for axis in (ax_loss, ax_swd):
+            for end in stage_ends:
+                axis.axvline(end, color="grey", linewidth=0.5, linestyle=":")
+        title += " (dotted: new resolution stage)"
     ax_loss.set_xlabel("step")
-    ax_loss.set_ylabel("WGAN-GP loss")
-    ax_loss.set_title("ProGAN losses (dotted: new resolution stage)")
+    ax_loss.set_ylabel(loss_label)
+    ax_loss.set_title(title)
     ax_loss.legend()
     ax_swd.plot(quality["step"], quality["swd_mean"], marker="o")
     ax_swd.set_xlabel("step")
@@ -91,6 +101,7 @@ def plot_reconstruction_grid(
     inversions: dict[str, str | os.PathLike],
     out_png: str | os.PathLike,
     n_faces: int = 8,
+    title: str = "Reconstructions of generated test faces (PSNR per face)",
 ) -> None:
     """Rows: target, then each method's reconstruction (with its PSNR) for the first faces."""
     from ganinv.data.h5io import read_h5
@@ -114,7 +125,7 @@ def plot_reconstruction_grid(
                 axis.set_title(f"{value:.1f} dB", fontsize=7)
             if c == 0:
                 axis.set_ylabel(name, fontsize=9)
-    fig.suptitle("Reconstructions of generated test faces (PSNR per face)", fontsize=10)
+    fig.suptitle(title, fontsize=10)
     save_figure(fig, out_png)
 
 

@@ -36,6 +36,7 @@ def draw_latents(n: int, z_dim: int, prior: str, seed: int) -> torch.Tensor:
 # generator architecture -> (dataset name, HDF5 kind, converter from the generator's output)
 SAMPLE_LAYOUTS = {
     "progan.Generator": ("images", "generated-images", lambda x: to_uint8(x)),
+    "stylegan2.Generator": ("images", "generated-images", lambda x: to_uint8(x)),
     "wavegan.Generator": ("audio", "generated-audio", lambda x: x.float()),
 }
 

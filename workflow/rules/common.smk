@@ -119,6 +119,78 @@ def inversion_inputs(method):
     return inputs
 
 
+# ----- faces that are not the generator's own: real faces, StyleGAN2 (Figure 2.17) -----
+FACE_SETS = ["real", "stylegan2"]
+STYLEGAN2_METHODS = ["encoder", "hybrid"]
+REAL_FACES = FACES["real_faces"]
+GENERALISATION = FACES["generalisation"]
+
+
+def face_set_source(face_set):
+    """Where a face set comes from: a photo folder, the held-out split, or StyleGAN2 samples."""
+    if face_set == "stylegan2":
+        return "results/faces/stylegan2/samples.h5"
+    if REAL_FACES["source"] == "folder":
+        return REAL_FACES["folder"]
+    return "results/faces/data/heldout.h5"
+
+
+def face_set_inputs(wildcards):
+    """The input file of a face set (none for a photo folder: it is read directly)."""
+    source = face_set_source(wildcards.face_set)
+    return {"source": source} if source.endswith(".h5") else {}
+
+
+def face_set_align(face_set):
+    """MTCNN for photo folders and when asked; generated/procedural faces are pre-aligned."""
+    if face_set == "stylegan2":
+        return GENERALISATION["align"]
+    return REAL_FACES["source"] == "folder"
+
+
+def face_set_targets(face_set):
+    """The faces that are inverted: real probes, or the (aligned) StyleGAN2 samples."""
+    if face_set == "real":
+        return "results/faces/real/probes.h5"
+    return "results/faces/stylegan2/faces.h5"
+
+
+def face_set_methods(face_set):
+    """Real faces: all three methods; StyleGAN2 faces: encoder and hybrid (as the thesis)."""
+    return INVERSION_METHODS if face_set == "real" else STYLEGAN2_METHODS
+
+
+def identity_evaluator():
+    """(kind, file) of the identity network: vggface2 when asked, or on auto when its file exists."""
+    from ganinv.models.facenet import default_vggface2_path
+
+    kind = REAL_FACES["evaluator"]
+    if kind == "auto":
+        kind = "vggface2" if default_vggface2_path().exists() else "in_dag"
+    if kind == "vggface2":
+        return kind, str(default_vggface2_path())
+    return kind, "results/faces/facenet/evaluator.pt"
+
+
+def face_set_inversion_inputs(wildcards):
+    """Files one inversion of a face set needs (the ProGAN generator and its encoder)."""
+    inputs = inversion_inputs(wildcards.method)
+    inputs["targets"] = face_set_targets(wildcards.face_set)
+    return inputs
+
+
+def face_set_metric_inputs(wildcards):
+    """Inversion, targets, identity network and (real faces) the gallery."""
+    inputs = {
+        "inversion": f"results/faces/{wildcards.face_set}/inversion/{wildcards.method}.h5",
+        "targets": face_set_targets(wildcards.face_set),
+        "evaluator": identity_evaluator()[1],
+    }
+    if wildcards.face_set == "real":
+        inputs["gallery"] = "results/faces/real/gallery.h5"
+    return inputs
+
+
 # ----- audio chapter -----
 AUDIO = config["audio"]
 AUDIO_SPLITS = ["train", "real_train", "real_test"]

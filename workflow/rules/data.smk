@@ -19,6 +19,52 @@ rule render_faces:
         "../scripts/render_faces.py"
 
 
+rule align_faces:
+    """Faces at the generator's resolution with a manifest: MTCNN for photos, else pass-through."""
+    input:
+        unpack(face_set_inputs),
+    output:
+        h5="results/faces/{face_set}/faces.h5",
+        manifest="results/faces/{face_set}/faces_manifest.csv",
+    log:
+        "results/logs/faces/align_{face_set}.log",
+    benchmark:
+        "results/benchmarks/faces/align_{face_set}.tsv"
+    conda:
+        "../../envs/ganinv.yaml"
+    threads: 1
+    params:
+        source=lambda wildcards: face_set_source(wildcards.face_set),
+        align=lambda wildcards: face_set_align(wildcards.face_set),
+        identities=lambda wildcards: wildcards.face_set == "real",
+        size=FACES["resolution"],
+        alignment=FACES["alignment"],
+        device=config["device"],
+    script:
+        "../scripts/prepare_faces.py"
+
+
+rule split_gallery_probes:
+    """Real faces per identity: the first images to the gallery, the next to the probes."""
+    input:
+        faces="results/faces/real/faces.h5",
+    output:
+        gallery="results/faces/real/gallery.h5",
+        probes="results/faces/real/probes.h5",
+    log:
+        "results/logs/faces/split_gallery_probes.log",
+    benchmark:
+        "results/benchmarks/faces/split_gallery_probes.tsv"
+    localrule: True
+    conda:
+        "../../envs/ganinv.yaml"
+    params:
+        gallery_per_identity=REAL_FACES["gallery_per_identity"],
+        probes_per_identity=REAL_FACES["probes_per_identity"],
+    script:
+        "../scripts/split_gallery_probes.py"
+
+
 if AUDIO["data"]["source"] == "espeak":
 
     rule render_speech:

@@ -20,6 +20,55 @@ rule figure_reconstructions:
     params:
         methods=INVERSION_METHODS,
         n_faces=FACES["metrics"]["figure_faces"],
+        title="Reconstructions of generated test faces (PSNR per face)",
+    script:
+        "../scripts/figure_reconstructions.py"
+
+
+rule figure_real_faces:
+    """Grid: real probe face | GD | encoder | hybrid."""
+    input:
+        targets="results/faces/real/probes.h5",
+        inversions=expand(
+            "results/faces/real/inversion/{method}.h5", method=INVERSION_METHODS
+        ),
+    output:
+        figure="results/thesis/figure_real_faces.png",
+    log:
+        "results/logs/thesis/figure_real_faces.log",
+    benchmark:
+        "results/benchmarks/thesis/figure_real_faces.tsv"
+    localrule: True
+    conda:
+        "../../envs/ganinv.yaml"
+    params:
+        methods=INVERSION_METHODS,
+        n_faces=FACES["metrics"]["figure_faces"],
+        title="Reconstructions of real faces never seen in training (PSNR per face)",
+    script:
+        "../scripts/figure_reconstructions.py"
+
+
+rule figure_2_17:
+    """Thesis Figure 2.17: StyleGAN2 faces | encoder (ProGAN-trained) | hybrid."""
+    input:
+        targets="results/faces/stylegan2/faces.h5",
+        inversions=expand(
+            "results/faces/stylegan2/inversion/{method}.h5", method=STYLEGAN2_METHODS
+        ),
+    output:
+        figure="results/thesis/figure_2_17.png",
+    log:
+        "results/logs/thesis/figure_2_17.log",
+    benchmark:
+        "results/benchmarks/thesis/figure_2_17.tsv"
+    localrule: True
+    conda:
+        "../../envs/ganinv.yaml"
+    params:
+        methods=STYLEGAN2_METHODS,
+        n_faces=FACES["metrics"]["figure_faces"],
+        title="Figure 2.17: StyleGAN2 faces inverted with the ProGAN-trained encoder",
     script:
         "../scripts/figure_reconstructions.py"
 

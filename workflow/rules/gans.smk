@@ -34,22 +34,30 @@ rule train_progan:
         "../scripts/train_progan.py"
 
 
-rule plot_progan_training:
-    """Loss and sliced-Wasserstein curves of the ProGAN training."""
+rule plot_gan_training:
+    """Loss and sliced-Wasserstein curves of a face GAN's training (ProGAN or StyleGAN2)."""
     input:
-        loss="results/faces/progan/loss.csv",
-        quality="results/faces/progan/quality.csv",
+        loss="results/faces/{gan}/loss.csv",
+        quality="results/faces/{gan}/quality.csv",
     output:
-        figure="results/faces/progan/training_curves.png",
+        figure="results/faces/{gan}/training_curves.png",
     log:
-        "results/logs/faces/plot_progan_training.log",
+        "results/logs/faces/plot_{gan}_training.log",
     benchmark:
-        "results/benchmarks/faces/plot_progan_training.tsv"
+        "results/benchmarks/faces/plot_{gan}_training.tsv"
     localrule: True
     conda:
         "../../envs/ganinv.yaml"
+    params:
+        name=lambda wildcards: {"progan": "ProGAN", "stylegan2": "StyleGAN2"}[
+            wildcards.gan
+        ],
+        loss_label=lambda wildcards: {
+            "progan": "WGAN-GP loss",
+            "stylegan2": "logistic loss (non-saturating)",
+        }[wildcards.gan],
     script:
-        "../scripts/plot_progan_training.py"
+        "../scripts/plot_gan_training.py"
 
 
 rule sample_progan:
@@ -71,6 +79,59 @@ rule sample_progan:
         n=lambda wildcards: FACES["samples"]["sets"][wildcards.sample_set]["n"],
         prior=lambda wildcards: FACES["samples"]["sets"][wildcards.sample_set]["prior"],
         seed=lambda wildcards: rule_seed("faces", "sample", wildcards.sample_set),
+        batch_size=FACES["samples"]["batch_size"],
+        device=config["device"],
+    script:
+        "../scripts/sample_generator.py"
+
+
+rule train_stylegan2:
+    """StyleGAN2 (non-saturating loss, lazy R1) on the training faces: Figure 2.17's other GAN."""
+    input:
+        data="results/faces/data/train.h5",
+    output:
+        generator="results/faces/stylegan2/generator.pt",
+        loss="results/faces/stylegan2/loss.csv",
+        quality="results/faces/stylegan2/quality.csv",
+        grid="results/faces/stylegan2/grid.png",
+    log:
+        "results/logs/faces/train_stylegan2.log",
+    benchmark:
+        "results/benchmarks/faces/train_stylegan2.tsv"
+    conda:
+        "../../envs/ganinv.yaml"
+    threads: config["threads"]
+    resources:
+        gpu=1,
+    params:
+        training={
+            **FACES["stylegan2"],
+            "resolution": FACES["resolution"],
+            "seed": rule_seed("faces", "train_stylegan2"),
+        },
+        work_dir="results/faces/stylegan2/work",
+        device=config["device"],
+    script:
+        "../scripts/train_stylegan2.py"
+
+
+rule sample_stylegan2:
+    """The StyleGAN2 faces of Figure 2.17 (z ~ N(0, 1)), with their z, to HDF5."""
+    input:
+        generator="results/faces/stylegan2/generator.pt",
+    output:
+        h5="results/faces/stylegan2/samples.h5",
+    log:
+        "results/logs/faces/sample_stylegan2.log",
+    benchmark:
+        "results/benchmarks/faces/sample_stylegan2.tsv"
+    conda:
+        "../../envs/ganinv.yaml"
+    threads: 1
+    params:
+        n=GENERALISATION["n"],
+        prior="normal",
+        seed=rule_seed("faces", "sample", "stylegan2"),
         batch_size=FACES["samples"]["batch_size"],
         device=config["device"],
     script:

@@ -55,6 +55,34 @@ rule invert_faces_ablation:
         "../scripts/invert_faces.py"
 
 
+rule invert_face_set:
+    """Invert real probe faces or StyleGAN2 faces with the ProGAN generator (and its encoder)."""
+    input:
+        unpack(face_set_inversion_inputs),
+    output:
+        h5="results/faces/{face_set}/inversion/{method}.h5",
+    log:
+        "results/logs/faces/invert_{face_set}_{method}.log",
+    benchmark:
+        "results/benchmarks/faces/invert_{face_set}_{method}.tsv"
+    conda:
+        "../../envs/ganinv.yaml"
+    threads: config["threads"]
+    resources:
+        gpu=1,
+    params:
+        method=lambda wildcards: wildcards.method,
+        settings=lambda wildcards: FACES["inversion"].get(wildcards.method, {}),
+        face_network_kind=FACES["facenet"]["perceptual"],
+        chunk_size=FACES["inversion"]["chunk_size"],
+        seed=lambda wildcards: rule_seed(
+            "faces", "invert", wildcards.face_set, wildcards.method
+        ),
+        device=config["device"],
+    script:
+        "../scripts/invert_faces.py"
+
+
 rule invert_audio:
     """Recover z for every generated or real (held-out voice) clip with gd, encoder or hybrid."""
     input:

@@ -79,6 +79,93 @@ rule table_1_ablation:
         "../scripts/table_1_ablation.py"
 
 
+rule face_set_metrics:
+    """PSNR, SSIM, identity cosine (and identification vs the gallery) of a face-set inversion."""
+    input:
+        unpack(face_set_metric_inputs),
+    output:
+        per_image="results/faces/{face_set}/metrics/{method}_per_image.csv",
+        summary="results/faces/{face_set}/metrics/{method}.csv",
+    log:
+        "results/logs/faces/metrics_{face_set}_{method}.log",
+    benchmark:
+        "results/benchmarks/faces/metrics_{face_set}_{method}.tsv"
+    conda:
+        "../../envs/ganinv.yaml"
+    # Small networks: one thread each, so that two such jobs share 2 cores.
+    threads: 1
+    params:
+        evaluator_kind=identity_evaluator()[0],
+        label=lambda wildcards: wildcards.method,
+        device=config["device"],
+    script:
+        "../scripts/face_set_metrics.py"
+
+
+rule table_real_faces:
+    """Real faces: identification top-1/top-5 and identity cosine of each method's reconstructions."""
+    input:
+        summaries=expand(
+            "results/faces/real/metrics/{method}.csv", method=INVERSION_METHODS
+        ),
+    output:
+        csv="results/thesis/table_real_faces.csv",
+        md="results/thesis/table_real_faces.md",
+        tex="results/thesis/table_real_faces.tex",
+    log:
+        "results/logs/thesis/table_real_faces.log",
+    benchmark:
+        "results/benchmarks/thesis/table_real_faces.tsv"
+    localrule: True
+    conda:
+        "../../envs/ganinv.yaml"
+    params:
+        methods=INVERSION_METHODS,
+        preset=PRESET_LABEL,
+        source=(
+            f"photos in {REAL_FACES['folder']} (MTCNN-aligned)"
+            if REAL_FACES["source"] == "folder"
+            else "held-out identities of the procedural renderer"
+        ),
+        gd_iterations=FACES["inversion"]["gd"]["iterations"],
+        hybrid_iterations=FACES["inversion"]["hybrid"]["iterations"],
+    script:
+        "../scripts/table_real_faces.py"
+
+
+rule table_2_17:
+    """Figure 2.17's numbers: StyleGAN2 faces vs ProGAN faces, encoder and hybrid."""
+    input:
+        summaries=expand(
+            "results/faces/stylegan2/metrics/{method}.csv", method=STYLEGAN2_METHODS
+        ),
+        progan=expand(
+            "results/faces/metrics/inversion/{method}.csv", method=STYLEGAN2_METHODS
+        ),
+    output:
+        csv="results/thesis/table_2_17.csv",
+        md="results/thesis/table_2_17.md",
+        tex="results/thesis/table_2_17.tex",
+    log:
+        "results/logs/thesis/table_2_17.log",
+    benchmark:
+        "results/benchmarks/thesis/table_2_17.tsv"
+    localrule: True
+    conda:
+        "../../envs/ganinv.yaml"
+    params:
+        methods=STYLEGAN2_METHODS,
+        preset=PRESET_LABEL,
+        alignment=(
+            "aligned and cropped with MTCNN"
+            if GENERALISATION["align"]
+            else "not re-aligned: trained on aligned procedural faces"
+        ),
+        hybrid_iterations=FACES["inversion"]["hybrid"]["iterations"],
+    script:
+        "../scripts/table_2_17.py"
+
+
 rule audio_metrics:
     """Per-clip and summary metrics of one audio inversion (waveform MSE, STFT SSIM, LSD, IS...)."""
     input:

@@ -1,4 +1,4 @@
-"""Snakemake adapter of rule figure_reconstructions."""
+"""Snakemake adapter of rules figure_reconstructions, figure_real_faces and figure_2_17."""
 
 from ganinv.plots import plot_reconstruction_grid
 from ganinv.scripting import run
@@ -10,6 +10,7 @@ def main(smk):
         inversions=dict(zip(smk.params.methods, smk.input.inversions, strict=True)),
         out_png=smk.output.figure,
         n_faces=smk.params.n_faces,
+        title=smk.params.title,
     )
 
 

@@ -47,7 +47,8 @@ def readable_attributes(evaluator_path: str | os.PathLike) -> list[str]:
     return [name for name in ATTRIBUTE_NAMES if r2.get(name, float("-inf")) >= READABLE_R2]
 
 
-def _batched(fn, images: torch.Tensor, device: torch.device, batch: int = 100) -> torch.Tensor:
+def batched(fn, images: torch.Tensor, device: torch.device, batch: int = 100) -> torch.Tensor:
+    """``fn`` applied to ``images`` in batches on ``device`` without gradients; results on CPU."""
     with torch.no_grad():
         return torch.cat([fn(images[i : i + batch].to(device)).cpu()
                           for i in range(0, len(images), batch)])  # fmt: skip
@@ -64,8 +65,8 @@ def attribute_errors(
 ) -> dict[str, np.ndarray]:  # fmt: skip
     """Per-image attribute disagreement between target and reconstruction, as the evaluator sees
     them, in standardised units, over the attributes it reads reliably (NaN when none)."""
-    a_t = _batched(net.predict_attributes, targets, device)
-    a_r = _batched(net.predict_attributes, recon, device)
+    a_t = batched(net.predict_attributes, targets, device)
+    a_r = batched(net.predict_attributes, recon, device)
     std = net.attribute_std.detach().cpu().clamp_min(1e-6)
     diff = ((a_t - a_r) / std).abs()
     col = {name: i for i, name in enumerate(ATTRIBUTE_NAMES)}
@@ -110,7 +111,7 @@ def compute_face_metrics(
         "psnr_db": psnr(y, x).numpy(),
         "ssim": ssim(y, x).numpy(),
         "facenet_cosine": 1.0 - embedding_cosine(
-            _batched(net.embed, x_net, device), _batched(net.embed, y_net, device)
+            batched(net.embed, x_net, device), batched(net.embed, y_net, device)
         ).numpy(),
         "latent_mae": latent_mae(torch.from_numpy(inverted["z"]),
                                  torch.from_numpy(targets["z"])).numpy(),
@@ -130,8 +131,8 @@ def compute_face_metrics(
         feats_y = inception_features(y, device)
     else:
         fid_source = f"evaluator ({evaluator[0]})"
-        feats_x = _batched(lambda t: _pooled_features(net, t), x_net, device).numpy()
-        feats_y = _batched(lambda t: _pooled_features(net, t), y_net, device).numpy()
+        feats_x = batched(lambda t: _pooled_features(net, t), x_net, device).numpy()
+        feats_y = batched(lambda t: _pooled_features(net, t), y_net, device).numpy()
     # Subsets of half the set (at most 1000, the usual size): subsets of the whole set would all
     # be the same set, and the spread over subsets would say nothing.
     subset = max(2, min(1000, len(feats_x) // 2))

@@ -23,6 +23,8 @@ MODEL_FORMAT_VERSION = 1
 ARCHITECTURES: dict[str, str] = {
     "progan.Generator": "ganinv.models.progan:Generator",
     "progan.Discriminator": "ganinv.models.progan:Discriminator",
+    "stylegan2.Generator": "ganinv.models.stylegan2:Generator",
+    "stylegan2.Discriminator": "ganinv.models.stylegan2:Discriminator",
     "facenet.FaceNet": "ganinv.models.facenet:FaceNet",
     "encoder.ResNetEncoder": "ganinv.models.encoder:ResNetEncoder",
     "encoder.AudioEncoder": "ganinv.models.encoder:AudioEncoder",

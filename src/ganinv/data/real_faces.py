@@ -1,0 +1,206 @@
+"""Face sets that are not the generator's own samples: real faces and another GAN's faces.
+
+Two steps, one rule each:
+
+* :func:`prepare_faces` turns a source into an aligned image set at the generator's resolution.
+  A source is a folder of photos (``<identity>/<photo>.jpg|png`` when identities matter) or an
+  HDF5 file of ``images`` (uint8 NCHW, optional ``identity``). Photos are aligned with MTCNN
+  (:mod:`ganinv.align`); HDF5 images that are aligned by construction (the procedural renderer,
+  a GAN trained on it) can pass through unchanged, and the manifest says so.
+* :func:`split_gallery_probes` cuts an identity-labelled set into a gallery (the images an
+  identification is made against) and probes (the faces that are inverted).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+
+import h5py
+import numpy as np
+import pandas as pd
+import torch
+import torch.nn.functional as F
+
+from ganinv.align import AlignedFace, align_images, manifest_fields, read_photo_folder
+from ganinv.atomic import atomic_path
+from ganinv.data.h5io import (
+    base_provenance,
+    check_images,
+    open_h5,
+    read_attrs,
+    read_h5,
+    write_h5,
+)
+from ganinv.runtime import UserError
+
+log = logging.getLogger("ganinv")
+
+NOT_RUN = "none: aligned by construction (MTCNN not run)"
+
+
+def _identity_of(name: str, source: str) -> str:
+    """The identity of a photo ``<identity>/<file>``: its first folder."""
+    parts = Path(name).parts
+    if len(parts) < 2:
+        raise UserError(
+            f"photo '{name}' in {source} is not in an identity sub-folder: lay the folder out as "
+            "<folder>/<identity>/<photo>.jpg (one sub-folder per person)"
+        )
+    return parts[0]
+
+
+def _resize(images: np.ndarray, size: int) -> np.ndarray:
+    """uint8 NCHW images resized to size x size (antialiased area-like bilinear)."""
+    if images.shape[-1] == size and images.shape[-2] == size:
+        return images
+    x = torch.from_numpy(images).float()
+    y = F.interpolate(x, size=(size, size), mode="bilinear", antialias=True, align_corners=False)
+    return y.round().clamp(0, 255).to(torch.uint8).numpy()
+
+
+def _passthrough(images: np.ndarray, names: list[str], size: int):
+    """Pre-aligned images: resized only; every manifest row says alignment was not run."""
+    records = [
+        AlignedFace(source=name, detected=True, n_faces=1, index=i) for i, name in enumerate(names)
+    ]
+    return _resize(images, size), records
+
+
+def _read_source(source: str | os.PathLike, identities: bool):
+    """(images, names, identity labels or None, is_folder) of a photo folder or an HDF5 file."""
+    path = Path(source)
+    if path.is_dir():
+        images, names = read_photo_folder(path)
+        labels = [_identity_of(n, str(path)) for n in names] if identities else None
+        return images, names, labels, True
+    if not path.exists():
+        raise UserError(
+            f"face source not found: {path} (give a folder of photos or an HDF5 file of images)"
+        )
+    arrays, _ = read_h5(path, ["images"])
+    if identities:
+        with open_h5(path) as handle:
+            if "identity" not in handle:
+                raise UserError(
+                    f"{path} has no 'identity' dataset, so it cannot give a gallery and probes; "
+                    "use an identity-labelled set (a folder of identity sub-folders)"
+                )
+            arrays["identity"] = handle["identity"][...]
+    check_images(arrays["images"], str(path))
+    names = [f"{path.name}#{i}" for i in range(len(arrays["images"]))]
+    labels = [str(v) for v in arrays["identity"]] if identities else None
+    return arrays["images"], names, labels, False
+
+
+def prepare_faces(
+    source: str | os.PathLike,
+    out_h5: str | os.PathLike,
+    manifest_csv: str | os.PathLike,
+    size: int,
+    align: bool,
+    identities: bool,
+    alignment: dict | None = None,
+    device: str | torch.device = "cpu",
+) -> dict:
+    """Write ``images`` uint8 [N, 3, size, size], ``source`` (+ ``identity``, ``identity_name``).
+
+    ``align``: detect and crop with MTCNN (``alignment`` = keyword settings of
+    :func:`ganinv.align.align_images` except ``size``). A photo folder is always aligned; an HDF5
+    file is aligned only when asked. ``identities``: read identity labels (identity sub-folders,
+    or the HDF5 ``identity`` dataset). The manifest lists every input with the identity and how it
+    was aligned; images without a face are listed and skipped.
+    """
+    images, names, labels, is_folder = _read_source(source, identities)
+    if is_folder or align:
+        if not is_folder:
+            images = [np.ascontiguousarray(im.transpose(1, 2, 0)) for im in images]
+        crops, records = align_images(images, names, size=size, device=device,
+                                      **(alignment or {}))  # fmt: skip
+        how = "mtcnn"
+    else:
+        crops, records = _passthrough(images, names, size)
+        how = NOT_RUN
+    if len(crops) == 0:
+        raise UserError(
+            f"no face found in any of the {len(records)} images of {source}; use photos with a "
+            "clearly visible face or lower the alignment's min_probability"
+        )
+    kept = [i for i, r in enumerate(records) if r.detected]
+    datasets = {
+        "images": crops,
+        "source": np.array([records[i].source for i in kept], dtype=h5py.string_dtype()),
+    }
+    if labels is not None:
+        names_kept = [labels[i] for i in kept]
+        order = list(dict.fromkeys(names_kept))
+        datasets["identity"] = np.array([order.index(n) for n in names_kept], dtype=np.int64)
+        datasets["identity_name"] = np.array(names_kept, dtype=h5py.string_dtype())
+    write_h5(
+        out_h5, datasets,
+        base_provenance(kind="face-set", source=str(source), alignment=how,
+                        resolution=size, settings=dict(alignment or {}) if how == "mtcnn" else {}),
+    )  # fmt: skip
+    rows = pd.DataFrame([r.to_row() for r in records], columns=manifest_fields())
+    rows["identity"] = labels if labels is not None else ""
+    rows["alignment"] = how
+    with atomic_path(manifest_csv) as tmp:
+        rows.to_csv(tmp, index=False)
+    summary = {"n_inputs": len(records), "n_faces": len(kept), "alignment": how,
+               "n_identities": len(set(datasets.get("identity", [])))}  # fmt: skip
+    log.info("face set %s: %s", out_h5, summary)
+    return summary
+
+
+def split_gallery_probes(
+    faces_h5: str | os.PathLike,
+    gallery_h5: str | os.PathLike,
+    probes_h5: str | os.PathLike,
+    gallery_per_identity: int,
+    probes_per_identity: int,
+) -> dict:
+    """Per identity (in file order): the first images to the gallery, the next ones to the probes.
+
+    An identity with fewer than ``gallery_per_identity + 1`` images is left out (logged). Both
+    outputs keep ``images``, ``identity`` and ``source``; at least two identities must remain,
+    or identification would be trivially right.
+    """
+    if gallery_per_identity < 1 or probes_per_identity < 1:
+        raise UserError("gallery_per_identity and probes_per_identity must be at least 1")
+    arrays, _ = read_h5(faces_h5, ["images", "identity", "source"])
+    identity = arrays["identity"]
+    gallery: list[int] = []
+    probes: list[int] = []
+    skipped = []
+    for ident in dict.fromkeys(identity.tolist()):
+        rows = np.flatnonzero(identity == ident)
+        if len(rows) < gallery_per_identity + 1:
+            skipped.append(ident)
+            continue
+        gallery += rows[:gallery_per_identity].tolist()
+        probes += rows[gallery_per_identity : gallery_per_identity + probes_per_identity].tolist()
+    n_kept = len(dict.fromkeys(identity[gallery].tolist())) if gallery else 0
+    if n_kept < 2:
+        raise UserError(
+            f"{faces_h5}: only {n_kept} identities have more than {gallery_per_identity} aligned "
+            "images; identification needs at least 2. Add photos per identity or lower "
+            "gallery_per_identity"
+        )
+    if skipped:
+        log.warning("left out %d identities with too few aligned images: %s", len(skipped),
+                    skipped[:10])  # fmt: skip
+    attrs = {k: v for k, v in read_attrs(faces_h5).items() if k in ("source", "alignment")}
+    for path, rows, role in ((gallery_h5, gallery, "gallery"), (probes_h5, probes, "probes")):
+        write_h5(
+            path,
+            {"images": arrays["images"][rows], "identity": arrays["identity"][rows],
+             "source": np.array(arrays["source"][rows], dtype=h5py.string_dtype())},
+            base_provenance(kind=f"face-{role}", faces=str(faces_h5), n_identities=n_kept,
+                            gallery_per_identity=gallery_per_identity,
+                            probes_per_identity=probes_per_identity, **attrs),
+        )  # fmt: skip
+    summary = {"identities": n_kept, "gallery": len(gallery), "probes": len(probes),
+               "identities_left_out": len(skipped)}  # fmt: skip
+    log.info("gallery/probes: %s", summary)
+    return summary

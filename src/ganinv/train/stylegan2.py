@@ -1,0 +1,406 @@
+"""StyleGAN2 training (non-saturating logistic loss, lazy R1 and path-length regularisation).
+
+Per step: one discriminator step on a real and a generated batch, every ``r1_every`` steps an
+extra discriminator step on the R1 penalty (scaled by ``r1_gamma / 2 * r1_every``), one generator
+step, and (when ``pl_weight > 0``) every ``pl_every`` steps an extra generator step on the
+path-length penalty (half batch, scaled by ``pl_weight * pl_every``). As in the paper, the Adam
+learning rate and betas of a lazily regularised network are adjusted by ``c = every / (every + 1)``
+(:func:`lazy_adam_hyperparameters`). An exponential moving average of the generator is the model
+that is evaluated, saved and sampled (eval mode: fixed noise images).
+
+Resumable: a checkpoint every ``checkpoint_every`` steps holds both networks, the EMA generator,
+both optimisers, the data RNG, the global torch RNG (training-mode noise), the running mean path
+length and the last regulariser values, so a run killed and rerun gives the same model as an
+uninterrupted one (bit-identical on CPU).
+"""
+
+from __future__ import annotations
+
+import copy
+import csv
+import logging
+import math
+import os
+import time
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import torch
+
+from ganinv.curves import CurveWriter
+from ganinv.data.h5io import check_images, read_h5
+from ganinv.metrics.swd import sliced_wasserstein
+from ganinv.models.files import save_model
+from ganinv.models.stylegan2 import (
+    Discriminator,
+    Generator,
+    d_logistic_loss,
+    g_nonsaturating_loss,
+    paper_channels,
+    path_length_penalty,
+    r1_penalty,
+)
+from ganinv.plots import from_uint8, save_image_grid, to_uint8
+from ganinv.progress import progress
+from ganinv.runtime import UserError, device_description, file_sha256, params_hash, seed_everything
+from ganinv.train.checkpoint import load_checkpoint, save_checkpoint
+
+log = logging.getLogger("ganinv")
+
+LOSS_COLUMNS = ("step", "d_loss", "g_loss", "r1", "pl", "d_real", "d_fake", "seconds")
+PL_DECAY = 0.01  # running-mean rate of the path length (paper)
+PL_BATCH_SHRINK = 2  # the path-length step uses batch_size // 2 samples (paper)
+
+
+@dataclass(frozen=True)
+class StyleGAN2Training:
+    """Every hyperparameter of a StyleGAN2 training run (defaults: the paper's config-f)."""
+
+    resolution: int
+    z_dim: int = 512
+    w_dim: int = 512
+    mapping_layers: int = 8
+    channels: Sequence[int] | None = None  # None: the paper's widths for ``resolution``
+    mapping_lr_mul: float = 0.01
+    batch_size: int = 32
+    steps: int = 10_000
+    lr: float = 0.002
+    betas: Sequence[float] = (0.0, 0.99)
+    r1_gamma: float = 10.0
+    r1_every: int = 16
+    pl_weight: float = 2.0
+    pl_every: int = 4
+    ema_beta: float = 0.999
+    mbstd_group_size: int = 4
+    checkpoint_every: int = 200
+    eval_every: int = 500
+    eval_images: int = 500
+    log_every: int = 10
+    grid_size: int = 64
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        r = self.resolution
+        if isinstance(r, bool) or not isinstance(r, int) or r < 4 or r > 1024 or r & (r - 1):
+            raise UserError(f"stylegan2: resolution must be a power of two in [4, 1024], got {r}")
+        n_res = int(math.log2(r)) - 1
+        if self.channels is None:
+            object.__setattr__(self, "channels", tuple(paper_channels(r)))
+        if len(self.channels) != n_res:
+            raise UserError(
+                f"stylegan2: {len(self.channels)} channel widths give "
+                f"{4 * 2 ** (len(self.channels) - 1)} px, but the resolution is {r} px; give "
+                f"log2(resolution)-1 = {n_res} channel widths (one per resolution 4, 8, ... {r})"
+            )
+        _check_counts(self)
+        _check_rates(self)
+
+
+def _check_counts(config: StyleGAN2Training) -> None:
+    for name in (
+        "z_dim", "w_dim", "mapping_layers", "batch_size", "steps", "r1_every", "pl_every",
+        "mbstd_group_size", "checkpoint_every", "eval_every", "eval_images", "log_every",
+        "grid_size",
+    ):  # fmt: skip
+        value = getattr(config, name)
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise UserError(f"stylegan2.{name} must be a positive integer, got {value!r}")
+    for i, width in enumerate(config.channels):
+        if isinstance(width, bool) or not isinstance(width, int) or width < 1:
+            raise UserError(f"stylegan2.channels[{i}] must be a positive integer, got {width!r}")
+
+
+def _check_rates(config: StyleGAN2Training) -> None:
+    if not config.lr > 0 or not config.mapping_lr_mul > 0:
+        raise UserError("stylegan2.lr and stylegan2.mapping_lr_mul must be positive")
+    if len(config.betas) != 2 or not all(0.0 <= b < 1.0 for b in config.betas):
+        raise UserError(f"stylegan2.betas must be two numbers in [0, 1), got {config.betas}")
+    if config.r1_gamma < 0 or config.pl_weight < 0:
+        raise UserError("stylegan2.r1_gamma and stylegan2.pl_weight must be >= 0 (0 = off)")
+    if not 0.0 <= config.ema_beta < 1.0:
+        raise UserError(f"stylegan2.ema_beta must be in [0, 1), got {config.ema_beta}")
+
+
+def generator_kwargs(config: StyleGAN2Training) -> dict:
+    """Constructor kwargs of the generator a config trains (stored in the model file)."""
+    return {
+        "resolution": config.resolution,
+        "z_dim": config.z_dim,
+        "w_dim": config.w_dim,
+        "mapping_layers": config.mapping_layers,
+        "channels": list(config.channels),
+        "mapping_lr_mul": float(config.mapping_lr_mul),
+    }
+
+
+def lazy_adam_hyperparameters(
+    lr: float, betas: Sequence[float], every: int | None
+) -> tuple[float, tuple[float, float]]:
+    """Adam lr and betas for a network regularised every ``every`` steps (None: not lazily).
+
+    With ``c = every / (every + 1)`` the paper uses ``lr * c`` and ``betas ** c``, so that the
+    extra regulariser steps leave the optimiser's effective time constants unchanged.
+    """
+    if every is None:
+        return float(lr), (float(betas[0]), float(betas[1]))
+    c = every / (every + 1)
+    return float(lr) * c, (float(betas[0]) ** c, float(betas[1]) ** c)
+
+
+def _adam(module: torch.nn.Module, config: StyleGAN2Training, every: int | None):
+    lr, betas = lazy_adam_hyperparameters(config.lr, config.betas, every)
+    return torch.optim.Adam(module.parameters(), lr=lr, betas=betas, fused=True)
+
+
+def _update_ema(ema: torch.nn.Module, model: torch.nn.Module, beta: float) -> None:
+    with torch.no_grad():
+        for p_ema, p in zip(ema.parameters(), model.parameters(), strict=True):
+            p_ema.lerp_(p, 1.0 - beta)
+        for b_ema, b in zip(ema.buffers(), model.buffers(), strict=True):
+            b_ema.copy_(b)
+
+
+@torch.no_grad()
+def _generate(generator: Generator, z: torch.Tensor, batch: int = 250) -> torch.Tensor:
+    """uint8 images of an eval-mode generator, on CPU."""
+    return torch.cat([to_uint8(generator(z[s : s + batch])).cpu() for s in range(0, len(z), batch)])
+
+
+def _load_images(data_path: str | os.PathLike, config: StyleGAN2Training) -> torch.Tensor:
+    arrays, _ = read_h5(data_path, ["images"])
+    check_images(arrays["images"], str(data_path), config.resolution)
+    if len(arrays["images"]) < config.batch_size:
+        raise UserError(
+            f"{data_path} has {len(arrays['images'])} images, fewer than the batch size "
+            f"{config.batch_size}; render more images or lower stylegan2.batch_size"
+        )
+    return torch.from_numpy(arrays["images"])
+
+
+class _Run:
+    """Networks, optimisers, RNGs and regulariser state of one run; saves and restores them."""
+
+    def __init__(self, config: StyleGAN2Training, device: torch.device) -> None:
+        seed_everything(config.seed)
+        self.config, self.device = config, device
+        self.generator = Generator(**generator_kwargs(config)).to(device)
+        self.discriminator = Discriminator(
+            config.resolution, list(config.channels), config.mbstd_group_size
+        ).to(device)
+        self.ema = copy.deepcopy(self.generator).eval()
+        for p in self.ema.parameters():
+            p.requires_grad_(False)
+        pl_on, r1_on = config.pl_weight > 0, config.r1_gamma > 0
+        self.opt_g = _adam(self.generator, config, config.pl_every if pl_on else None)
+        self.opt_d = _adam(self.discriminator, config, config.r1_every if r1_on else None)
+        self.rng = torch.Generator().manual_seed(config.seed)
+        self.mean_path_length = torch.zeros((), device=device)
+        self.last = {"r1": 0.0, "pl": 0.0}
+        self.step = 0
+        self.previous_seconds = 0.0
+
+    def state(self, elapsed: float) -> dict:
+        state = {
+            "generator": self.generator.state_dict(),
+            "discriminator": self.discriminator.state_dict(),
+            "ema": self.ema.state_dict(),
+            "opt_g": self.opt_g.state_dict(),
+            "opt_d": self.opt_d.state_dict(),
+            "rng": self.rng.get_state(),
+            "torch_rng": torch.get_rng_state(),
+            "mean_path_length": self.mean_path_length.cpu(),
+            "last": dict(self.last),
+            "elapsed": elapsed,
+        }
+        if self.device.type == "cuda":
+            state["cuda_rng"] = torch.cuda.get_rng_state(self.device)
+        return state
+
+    def restore(self, checkpoint: dict) -> None:
+        s = checkpoint["state"]
+        self.generator.load_state_dict(s["generator"])
+        self.discriminator.load_state_dict(s["discriminator"])
+        self.ema.load_state_dict(s["ema"])
+        self.opt_g.load_state_dict(s["opt_g"])
+        self.opt_d.load_state_dict(s["opt_d"])
+        self.rng.set_state(s["rng"])
+        torch.set_rng_state(s["torch_rng"])
+        if self.device.type == "cuda" and "cuda_rng" in s:
+            torch.cuda.set_rng_state(s["cuda_rng"], self.device)
+        self.mean_path_length = s["mean_path_length"].to(self.device)
+        self.last = {key: float(value) for key, value in s["last"].items()}
+        self.previous_seconds = float(s["elapsed"])
+        self.step = int(checkpoint["step"])
+
+    def latents(self, n: int) -> torch.Tensor:
+        return torch.randn(n, self.config.z_dim, generator=self.rng).to(self.device)
+
+    def train_step(self, images: torch.Tensor) -> dict[str, float]:
+        """One discriminator and one generator step (plus due regulariser steps)."""
+        config, step = self.config, self.step
+        index = torch.randint(len(images), (config.batch_size,), generator=self.rng)
+        real = from_uint8(images[index], self.device)
+        row = self._discriminator_step(real)
+        if config.r1_gamma > 0 and step % config.r1_every == 0:
+            self.last["r1"] = self._r1_step(real)
+        self.discriminator.requires_grad_(False)
+        row["g_loss"] = self._generator_step()
+        if config.pl_weight > 0 and step % config.pl_every == 0:
+            self.last["pl"] = self._path_length_step()
+        self.discriminator.requires_grad_(True)
+        _update_ema(self.ema, self.generator, config.ema_beta)
+        self.step += 1
+        row.update(self.last)
+        if not all(math.isfinite(value) for value in row.values()):
+            raise UserError(
+                f"StyleGAN2 training diverged at step {self.step} ({row}); lower stylegan2.lr "
+                "or raise stylegan2.r1_gamma"
+            )
+        return row
+
+    def _discriminator_step(self, real: torch.Tensor) -> dict[str, float]:
+        with torch.no_grad():
+            fake = self.generator(self.latents(len(real)))
+        d_real, d_fake = self.discriminator(real), self.discriminator(fake)
+        loss = d_logistic_loss(d_real, d_fake)
+        self.opt_d.zero_grad(set_to_none=True)
+        loss.backward()
+        self.opt_d.step()
+        return {
+            "d_loss": loss.item(),
+            "d_real": d_real.mean().item(),
+            "d_fake": d_fake.mean().item(),
+        }
+
+    def _r1_step(self, real: torch.Tensor) -> float:
+        r1 = r1_penalty(self.discriminator, real)
+        self.opt_d.zero_grad(set_to_none=True)
+        (r1 * (self.config.r1_gamma / 2 * self.config.r1_every)).backward()
+        self.opt_d.step()
+        return r1.item()
+
+    def _generator_step(self) -> float:
+        loss = g_nonsaturating_loss(
+            self.discriminator(self.generator(self.latents(self.config.batch_size)))
+        )
+        self.opt_g.zero_grad(set_to_none=True)
+        loss.backward()
+        self.opt_g.step()
+        return loss.item()
+
+    def _path_length_step(self) -> float:
+        g = self.generator
+        w = g.mapping(self.latents(max(1, self.config.batch_size // PL_BATCH_SHRINK)))
+        ws = w.unsqueeze(1).repeat(1, g.num_ws, 1)
+        penalty, self.mean_path_length, _ = path_length_penalty(
+            g.synthesis(ws), ws, self.mean_path_length, PL_DECAY, generator=self.rng
+        )
+        self.opt_g.zero_grad(set_to_none=True)
+        (penalty * (self.config.pl_weight * self.config.pl_every)).backward()
+        self.opt_g.step()
+        return penalty.item()
+
+
+def train_stylegan2(
+    data_path: str | os.PathLike,
+    model_path: str | os.PathLike,
+    loss_csv: str | os.PathLike,
+    quality_csv: str | os.PathLike,
+    grid_path: str | os.PathLike,
+    work_dir: str | os.PathLike,
+    config: StyleGAN2Training,
+    device: torch.device,
+) -> dict:
+    """Train StyleGAN2 on the uint8 images in ``data_path`` and save the EMA generator.
+
+    Writes the loss curve (``LOSS_COLUMNS``), the sliced Wasserstein distance of the EMA
+    generator against the real images (every ``eval_every`` steps and at the end), an 8-column
+    sample grid and the model file (architecture ``stylegan2.Generator``, prior ``normal``).
+    ``work_dir`` keeps the checkpoint and the running curves; a rerun with the same parameters
+    resumes from the last checkpoint. Returns a summary dict (steps, first/final SWD, seconds).
+    """
+    images = _load_images(data_path, config)
+    work_dir = Path(work_dir)
+    work_dir.mkdir(parents=True, exist_ok=True)
+    run_hash = params_hash({**asdict(config), "data_sha256": file_sha256(data_path)})
+    run = _Run(config, device)
+    # Fixed latents and real images for the quality number and the grid: same at every evaluation.
+    eval_rng = torch.Generator().manual_seed(config.seed + 1)
+    n_eval = min(config.eval_images, len(images))
+    eval_z = torch.randn(n_eval, config.z_dim, generator=eval_rng).to(device)
+    eval_real = images[torch.randperm(len(images), generator=eval_rng)[:n_eval]]
+    grid_z = torch.randn(config.grid_size, config.z_dim, generator=eval_rng).to(device)
+
+    checkpoint_path = work_dir / "checkpoint.pt"
+    state = load_checkpoint(checkpoint_path, run_hash)
+    if state is not None:
+        run.restore(state)
+        log.info("resuming from %s at step %d of %d", checkpoint_path, run.step, config.steps)
+    resume = run.step if state is not None else None
+    losses = CurveWriter(work_dir / "loss.csv", LOSS_COLUMNS, resume)
+    levels = [f"swd_{config.resolution >> i}" for i in range(8) if config.resolution >> i >= 16]
+    quality = CurveWriter(work_dir / "quality.csv", ["step", "swd_mean", *levels], resume)
+    started = time.perf_counter()
+
+    def elapsed() -> float:
+        return run.previous_seconds + time.perf_counter() - started
+
+    def evaluate() -> None:
+        result = sliced_wasserstein(eval_real, _generate(run.ema, eval_z), seed=config.seed)
+        quality.write(
+            {"step": run.step, **{k: result.get(k, float("nan")) for k in quality.columns[1:]}}
+        )
+        log.info("step %d: SWD(x1e3, mean over levels) = %.2f", run.step, result["swd_mean"])
+
+    log.info(
+        "StyleGAN2 %d px, z %d, w %d, mapping %d, channels %s, %d images, %d steps on %s",
+        config.resolution, config.z_dim, config.w_dim, config.mapping_layers,
+        list(config.channels), len(images), config.steps, device_description(device),
+    )  # fmt: skip
+    if run.step == 0:
+        evaluate()
+    bar = progress(total=config.steps, initial=run.step, desc="stylegan2")
+    while run.step < config.steps:
+        row = run.train_step(images)
+        bar.update(1)
+        step, last = run.step, run.step == config.steps
+        if step % config.log_every == 0 or last:
+            losses.write({"step": step, **row, "seconds": elapsed()})
+        if step % config.eval_every == 0 or last:
+            evaluate()
+        if step % config.checkpoint_every == 0 and not last:
+            save_checkpoint(checkpoint_path, run_hash, step, run.state(elapsed()))
+    bar.close()
+
+    save_image_grid(_generate(run.ema, grid_z), grid_path, nrow=8)
+    losses.export(loss_csv)
+    quality.export(quality_csv)
+    losses.close()
+    quality.close()
+    swd = _read_swd(quality_csv)
+    summary = {
+        "steps": run.step,
+        "swd_first": swd[0],
+        "swd_final": swd[-1],
+        "seconds": elapsed(),
+        "params_hash": run_hash,
+        "device": device_description(device),
+    }
+    if device.type == "cuda":
+        summary["gpu_max_memory_mb"] = torch.cuda.max_memory_allocated(device) / 2**20
+    save_model(
+        model_path,
+        run.ema,
+        "stylegan2.Generator",
+        generator_kwargs(config),
+        meta={**summary, "data": str(data_path), "prior": "normal"},
+    )
+    save_checkpoint(checkpoint_path, run_hash, run.step, run.state(elapsed()))
+    log.info("done: %s", summary)
+    return summary
+
+
+def _read_swd(path: str | os.PathLike) -> list[float]:
+    with open(path, newline="") as handle:
+        return [float(row["swd_mean"]) for row in csv.DictReader(handle)]

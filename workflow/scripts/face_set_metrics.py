@@ -1,0 +1,21 @@
+"""Snakemake adapter of rule face_set_metrics."""
+
+from ganinv.experiments.face_set_metrics import compute_face_set_metrics
+from ganinv.runtime import resolve_device
+from ganinv.scripting import run
+
+
+def main(smk):
+    compute_face_set_metrics(
+        inversion_h5=smk.input.inversion,
+        targets_h5=smk.input.targets,
+        evaluator=(smk.params.evaluator_kind, smk.input.evaluator),
+        per_image_csv=smk.output.per_image,
+        summary_csv=smk.output.summary,
+        label=smk.params.label,
+        device=resolve_device(smk.params.device),
+        gallery_h5=dict(smk.input.items()).get("gallery"),
+    )
+
+
+run(snakemake, main)  # noqa: F821 - injected by Snakemake
