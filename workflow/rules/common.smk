@@ -90,6 +90,13 @@ def encoder_training_params(variant):
     }
 
 
+def encoder_real_faces():
+    """Real faces of the encoder's real phase: aligned photos when configured, else the train split."""
+    if FACES["real_faces"]["encoder_folder"]:
+        return "results/faces/encoder_real/faces.h5"
+    return "results/faces/data/train.h5"
+
+
 def encoder_inputs(variant):
     """Files one encoder variant trains from (real faces and face network only when used)."""
     spec = FACES["encoder"]["variants"][variant]
@@ -98,7 +105,7 @@ def encoder_inputs(variant):
         "generated": "results/faces/samples/encoder_train.h5",
     }
     if spec["real_phase"]:
-        inputs["real"] = "results/faces/data/train.h5"
+        inputs["real"] = encoder_real_faces()
     if spec["perceptual_weight"] > 0:
         inputs["perceptual_network"] = face_network_file("perceptual")
     return inputs
@@ -120,7 +127,11 @@ def inversion_inputs(method):
 
 
 # ----- faces that are not the generator's own: real faces, StyleGAN2 (Figure 2.17) -----
-FACE_SETS = ["real", "stylegan2"]
+FACE_SETS = ["real", "stylegan2", "encoder_real"]
+# The face sets this configuration makes (encoder_real only when its photo folder is set).
+ACTIVE_FACE_SETS = ["real", "stylegan2"] + (
+    ["encoder_real"] if FACES["real_faces"]["encoder_folder"] else []
+)
 STYLEGAN2_METHODS = ["encoder", "hybrid"]
 REAL_FACES = FACES["real_faces"]
 GENERALISATION = FACES["generalisation"]
@@ -130,6 +141,8 @@ def face_set_source(face_set):
     """Where a face set comes from: a photo folder, the held-out split, or StyleGAN2 samples."""
     if face_set == "stylegan2":
         return "results/faces/stylegan2/samples.h5"
+    if face_set == "encoder_real":
+        return REAL_FACES["encoder_folder"]
     if REAL_FACES["source"] == "folder":
         return REAL_FACES["folder"]
     return "results/faces/data/heldout.h5"
@@ -145,7 +158,7 @@ def face_set_align(face_set):
     """MTCNN for photo folders and when asked; generated/procedural faces are pre-aligned."""
     if face_set == "stylegan2":
         return GENERALISATION["align"]
-    return REAL_FACES["source"] == "folder"
+    return face_set == "encoder_real" or REAL_FACES["source"] == "folder"
 
 
 def face_set_targets(face_set):

@@ -35,6 +35,17 @@ def _evaluator_note(table: pd.DataFrame) -> str:
     return f"Identity is measured by {what} (evaluator: {kind})."
 
 
+def _sampling_note(top1: pd.Series, n: int) -> str:
+    """How far apart two top-1 rates on ``n`` probes must be to mean anything."""
+    p = float(top1.mean())
+    se = float(np.sqrt(p * (1 - p) / max(n, 1)))
+    return (
+        f"Sampling error: with {n} probes one probe is {1 / max(n, 1):.3f} of top-1, and a rate "
+        f"near {p:.2f} has a binomial standard error of {se:.3f}; the difference of two methods "
+        f"on the same probes needs about {2 * np.sqrt(2) * se:.2f} to be more than noise."
+    )
+
+
 def write_table_real_faces(
     summaries: Mapping[str, str | os.PathLike],
     csv_path: str | os.PathLike,
@@ -82,6 +93,7 @@ def write_table_real_faces(
         f"Thesis claim: hybrid reconstructions are recognised more often than the others'. "
         f"In this run the claim {verdict} (top-1: gd {top1['gd']:.2f}, encoder "
         f"{top1['encoder']:.2f}, hybrid {top1['hybrid']:.2f}).",
+        _sampling_note(top1, int(by.loc["hybrid", "n_images"])),
     ]
     write_table(
         table, csv_path, md_path, tex_path,
