@@ -13,3 +13,12 @@ def _environment(tmp_path_factory):
     os.environ.setdefault("MPLCONFIGDIR", str(tmp_path_factory.mktemp("mpl")))
     torch.set_num_threads(2)
     yield
+
+
+@pytest.fixture()
+def one_thread():
+    """Small CPU workloads run fastest on one thread (and stay fast on a busy machine)."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)

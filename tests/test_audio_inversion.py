@@ -31,14 +31,6 @@ from ganinv.sample import draw_latents
 T = 16384
 
 
-@pytest.fixture()
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 class TinyAudioGenerator(nn.Module):
     """z (6-d) -> a sum of 6 fixed sinusoids with amplitudes sigmoid(z): invertible, smooth.
 

@@ -23,15 +23,6 @@ from tests.kill_helpers import run_training
 SAMPLE_RATE = 16000
 
 
-@pytest.fixture()
-def one_thread():
-    """Small CPU workloads run fastest on one thread (and stay fast on a busy machine)."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 def _noise(n: int, samples: int, seed: int = 0) -> torch.Tensor:
     gen = torch.Generator().manual_seed(seed)
     return (torch.rand(n, 1, samples, generator=gen) * 2 - 1) * 0.5

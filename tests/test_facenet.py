@@ -29,15 +29,6 @@ def _images(n: int, size: int, seed: int = 0) -> torch.Tensor:
     return torch.rand(n, 3, size, size, generator=torch.Generator().manual_seed(seed)) * 2 - 1
 
 
-@pytest.fixture()
-def one_thread():
-    """Small CPU workloads run fastest on one thread (and stay fast on a busy machine)."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 @pytest.mark.parametrize("input_size", [32, 64])
 @pytest.mark.parametrize("image_size", [32, 64])
 def test_facenet_shapes(input_size, image_size):

@@ -20,14 +20,6 @@ from ganinv.models.files import save_model
 from ganinv.runtime import UserError
 
 
-@pytest.fixture()
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 def test_identification_ranks_follow_cosine_similarity():
     gallery = torch.tensor([[1.0, 0, 0], [0.9, 0.1, 0], [0, 1, 0], [0, 0, 1], [0, 0, 2]])
     centroids, labels = identity_centroids(gallery, np.array([7, 7, 3, 5, 5]))

@@ -45,15 +45,6 @@ TINY = dict(
 )  # fmt: skip
 
 
-@pytest.fixture()
-def one_thread():
-    """Small CPU workloads run fastest on one thread (and stay fast on a busy machine)."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 # --------------------------------------------------------------------------------------------
 # Modulated convolution
 # --------------------------------------------------------------------------------------------

@@ -22,15 +22,6 @@ from tests.kill_helpers import run_training
 SAMPLES = 16384
 
 
-@pytest.fixture()
-def one_thread():
-    """Small CPU workloads run fastest on one thread (and stay fast on a busy machine)."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 def _paper_generator_parameters(z_dim: int = 100, d: int = 64, kernel: int = 25) -> int:
     """Dense z -> 16 x 16d, then transposed convs 16d -> 8d -> 4d -> 2d -> d -> 1 (with biases)."""
     widths = [16 * d, 8 * d, 4 * d, 2 * d, d, 1]
