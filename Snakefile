@@ -51,7 +51,7 @@ rule all:
         "results/thesis/figure_psnr_iterations.png",
         "results/thesis/figure_encoder_training.png",
         "results/faces/stylegan2/training_curves.png",
-        expand("results/faces/{face_set}/faces_manifest.csv", face_set=ACTIVE_FACE_SETS),
+        expand("results/faces/{face_set}/faces_manifest.csv", face_set=FACE_SETS),
         expand(
             "results/thesis/{table}.{ext}",
             table=["table_real_faces", "table_2_17"],

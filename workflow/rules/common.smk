@@ -127,9 +127,8 @@ def inversion_inputs(method):
 
 
 # ----- faces that are not the generator's own: real faces, StyleGAN2 (Figure 2.17) -----
-FACE_SETS = ["real", "stylegan2", "encoder_real"]
 # The face sets this configuration makes (encoder_real only when its photo folder is set).
-ACTIVE_FACE_SETS = ["real", "stylegan2"] + (
+FACE_SETS = ["real", "stylegan2"] + (
     ["encoder_real"] if FACES["real_faces"]["encoder_folder"] else []
 )
 STYLEGAN2_METHODS = ["encoder", "hybrid"]
@@ -166,11 +165,6 @@ def face_set_targets(face_set):
     if face_set == "real":
         return "results/faces/real/probes.h5"
     return "results/faces/stylegan2/faces.h5"
-
-
-def face_set_methods(face_set):
-    """Real faces: all three methods; StyleGAN2 faces: encoder and hybrid (as the thesis)."""
-    return INVERSION_METHODS if face_set == "real" else STYLEGAN2_METHODS
 
 
 def identity_evaluator():
