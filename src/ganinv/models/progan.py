@@ -60,9 +60,9 @@ class EqualizedConv2d(nn.Module):
         bias: bool = True,
     ) -> None:
         super().__init__()
-        _check_positive_int("in_channels", in_channels)
-        _check_positive_int("out_channels", out_channels)
-        _check_positive_int("kernel_size", kernel_size)
+        check_positive_int("in_channels", in_channels)
+        check_positive_int("out_channels", out_channels)
+        check_positive_int("kernel_size", kernel_size)
         self.in_channels = in_channels
         self.out_channels = out_channels
         self.kernel_size = kernel_size
@@ -90,8 +90,8 @@ class EqualizedLinear(nn.Module):
         self, in_features: int, out_features: int, gain: float = SQRT2, bias: bool = True
     ) -> None:
         super().__init__()
-        _check_positive_int("in_features", in_features)
-        _check_positive_int("out_features", out_features)
+        check_positive_int("in_features", in_features)
+        check_positive_int("out_features", out_features)
         self.in_features = in_features
         self.out_features = out_features
         self.gain = float(gain)
@@ -158,7 +158,7 @@ class MinibatchStdDev(nn.Module):
 
     def __init__(self, group_size: int = 4) -> None:
         super().__init__()
-        _check_positive_int("group_size", group_size)
+        check_positive_int("group_size", group_size)
         self.group_size = group_size
 
     def forward(self, x: Tensor) -> Tensor:
@@ -183,14 +183,15 @@ def _downsample(x: Tensor) -> Tensor:
 # --------------------------------------------------------------------------------------------
 # Argument validation
 # --------------------------------------------------------------------------------------------
-def _check_positive_int(name: str, value: object) -> None:
+def check_positive_int(name: str, value: object) -> None:
+    """ValueError unless ``value`` is an int > 0 (bools are refused)."""
     if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
         raise ValueError(f"{name} must be a positive int, got {value!r}")
 
 
 def _validate_architecture(resolution: int, channels: Sequence[int], image_channels: int) -> int:
     """Validate common arguments; return the number of stages."""
-    _check_positive_int("resolution", resolution)
+    check_positive_int("resolution", resolution)
     if resolution < 4 or resolution > 1024 or resolution & (resolution - 1):
         raise ValueError(f"resolution must be a power of two in [4, 1024], got {resolution}")
     n_stages = int(math.log2(resolution)) - 1
@@ -202,8 +203,8 @@ def _validate_architecture(resolution: int, channels: Sequence[int], image_chann
             f"got {len(channels)}: {channels}"
         )
     for i, c in enumerate(channels):
-        _check_positive_int(f"channels[{i}]", c)
-    _check_positive_int("image_channels", image_channels)
+        check_positive_int(f"channels[{i}]", c)
+    check_positive_int("image_channels", image_channels)
     return n_stages
 
 
@@ -283,7 +284,7 @@ class Generator(_ProgressiveMixin, nn.Module):
     ) -> None:
         super().__init__()
         self.n_stages = _validate_architecture(resolution, channels, image_channels)
-        _check_positive_int("z_dim", z_dim)
+        check_positive_int("z_dim", z_dim)
         self.resolution = resolution
         self.z_dim = z_dim
         self.channels = tuple(int(c) for c in channels)
@@ -383,7 +384,7 @@ class Discriminator(_ProgressiveMixin, nn.Module):
     ) -> None:
         super().__init__()
         self.n_stages = _validate_architecture(resolution, channels, image_channels)
-        _check_positive_int("mbstd_group_size", mbstd_group_size)
+        check_positive_int("mbstd_group_size", mbstd_group_size)
         self.resolution = resolution
         self.channels = tuple(int(c) for c in channels)
         self.image_channels = image_channels
