@@ -30,6 +30,7 @@ wildcard_constraints:
     target_set="|".join(AUDIO_TARGET_SETS),
 
 
+include: "workflow/rules/weights.smk"
 include: "workflow/rules/data.smk"
 include: "workflow/rules/gans.smk"
 include: "workflow/rules/encoders.smk"
@@ -43,14 +44,13 @@ rule all:
     input:
         expand("results/faces/data/{split}.h5", split=FACE_SPLITS),
         "results/faces/progan/generator.pt",
-        "results/faces/progan/training_curves.png",
+        training_reports(),
         expand("results/faces/samples/{sample_set}.h5", sample_set=SAMPLE_SETS),
         expand("results/thesis/table_2_3.{ext}", ext=["csv", "md", "tex"]),
         expand("results/thesis/table_1_ablation.{ext}", ext=["csv", "md", "tex"]),
         "results/thesis/figure_reconstructions.png",
         "results/thesis/figure_psnr_iterations.png",
         "results/thesis/figure_encoder_training.png",
-        "results/faces/stylegan2/training_curves.png",
         expand("results/faces/{face_set}/faces_manifest.csv", face_set=FACE_SETS),
         expand(
             "results/thesis/{table}.{ext}",
@@ -59,7 +59,6 @@ rule all:
         ),
         "results/thesis/figure_real_faces.png",
         "results/thesis/figure_2_17.png",
-        "results/audio/wavegan/samples.wav",
         expand(
             "results/thesis/table_3_{target_set}.{ext}",
             target_set=AUDIO_TARGET_SETS,

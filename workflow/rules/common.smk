@@ -2,10 +2,12 @@
 # Scripts never read config[...]: everything reaches them through params.
 
 import os
+import re
 import sys
 
 from ganinv.config import ConfigError, validate_config
 from ganinv.runtime import derive_seed
+from ganinv.weights import REGISTRY, resolve, weights_dir
 
 try:
     validate_config(
@@ -14,6 +16,40 @@ try:
     )
 except ConfigError as exc:
     sys.exit(f"ganinv: {exc}")
+
+
+PRETRAINED = config["pretrained"]
+WEIGHTS_DIR = str(weights_dir(PRETRAINED["weights_dir"]))
+
+
+def pretrained_file(name):
+    """Path of a registry file (e.g. vggface2) in the weights folder."""
+    return str(REGISTRY[name].path(WEIGHTS_DIR))
+
+
+# Generators imported from public checkpoints instead of trained: gan -> (checkpoint, format).
+IMPORT_FORMATS = {
+    "progan": "pytorch_gan_zoo",
+    "stylegan2": "rosinality",
+    "wavegan": "wavegan_port",
+}
+IMPORTED = {
+    gan: str(resolve(PRETRAINED[gan], WEIGHTS_DIR)[0])
+    for gan in IMPORT_FORMATS
+    if PRETRAINED[gan]
+}
+
+
+def training_reports():
+    """Training curves and listening samples of the GANs trained here (imported ones have none)."""
+    reports = [
+        f"results/faces/{gan}/training_curves.png"
+        for gan in ("progan", "stylegan2")
+        if gan not in IMPORTED
+    ]
+    if "wavegan" not in IMPORTED:
+        reports.append("results/audio/wavegan/samples.wav")
+    return reports
 
 
 FACES = config["faces"]
@@ -54,9 +90,7 @@ def face_network_file(role):
     """The face network of a role: trained in the DAG, or facenet-pytorch's vggface2 weights."""
     if FACES["facenet"][role] == "in_dag":
         return f"results/faces/facenet/{role}.pt"
-    from ganinv.models.facenet import default_vggface2_path
-
-    return str(default_vggface2_path())
+    return pretrained_file("vggface2")
 
 
 def facenet_training_params(role):
@@ -169,13 +203,11 @@ def face_set_targets(face_set):
 
 def identity_evaluator():
     """(kind, file) of the identity network: vggface2 when asked, or on auto when its file exists."""
-    from ganinv.models.facenet import default_vggface2_path
-
     kind = REAL_FACES["evaluator"]
     if kind == "auto":
-        kind = "vggface2" if default_vggface2_path().exists() else "in_dag"
+        kind = "vggface2" if os.path.exists(pretrained_file("vggface2")) else "in_dag"
     if kind == "vggface2":
-        return kind, str(default_vggface2_path())
+        return kind, pretrained_file("vggface2")
     return kind, "results/faces/facenet/evaluator.pt"
 
 
@@ -253,3 +285,46 @@ def audio_inversion_inputs(wildcards):
     if AUDIO["inversion"]["loss"]["perceptual"] > 0:
         inputs["classifier"] = "results/audio/classifier/perceptual.pt"
     return inputs
+
+
+# ----- pretrained files the fetch_weights rule may download -----
+def inception_inputs():
+    """pytorch-fid's Inception file as an input when the config requires it."""
+    if FACES["metrics"]["fid_network"] == "inception":
+        return {"inception": pretrained_file("fid_inception")}
+    return {}
+
+
+def needed_weights():
+    """Registry files in the weights folder that this configuration reads."""
+    paths = set(IMPORTED.values())
+    roles = [FACES["facenet"]["perceptual"], FACES["facenet"]["evaluator"]]
+    if "vggface2" in roles or identity_evaluator()[0] == "vggface2":
+        paths.add(pretrained_file("vggface2"))
+    paths.update(inception_inputs().values())
+    registry_paths = {str(entry.path(WEIGHTS_DIR)) for entry in REGISTRY.values()}
+    return sorted(paths & registry_paths)
+
+
+NEEDED_WEIGHTS = needed_weights()
+
+
+def registry_entry(relpath):
+    """The registry entry stored at ``relpath`` inside the weights folder."""
+    return next(entry for entry in REGISTRY.values() if entry.relpath == relpath)
+
+
+def weights_pattern(pinned):
+    """Regex matching exactly the needed files with (or without) a full pinned sha256."""
+    relpaths = [
+        entry.relpath
+        for entry in REGISTRY.values()
+        if str(entry.path(WEIGHTS_DIR)) in NEEDED_WEIGHTS
+        and (entry.sha256 is not None) == pinned
+    ]
+    return "|".join(re.escape(relpath) for relpath in relpaths) or "(?!)"
+
+
+def weights_root(path, relpath):
+    """The weights folder of a file at ``path`` = ``<folder>/<relpath>``."""
+    return os.path.dirname(path[: -len(relpath)])

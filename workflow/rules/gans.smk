@@ -1,37 +1,39 @@
 # GANs trained inside the DAG and samples drawn from them.
 
 
-rule train_progan:
-    """Progressive-growing WGAN-GP training of ProGAN on the procedural training faces."""
-    input:
-        data="results/faces/data/train.h5",
-    output:
-        generator="results/faces/progan/generator.pt",
-        loss="results/faces/progan/loss.csv",
-        quality="results/faces/progan/quality.csv",
-        grids=expand(
-            "results/faces/progan/grid_stage{stage}.png", stage=range(N_STAGES)
-        ),
-    log:
-        "results/logs/faces/train_progan.log",
-    benchmark:
-        "results/benchmarks/faces/train_progan.tsv"
-    conda:
-        "../../envs/ganinv.yaml"
-    threads: config["threads"]
-    resources:
-        gpu=1,
-    params:
-        training=lambda wildcards: {
-            **FACES["progan"],
-            "resolution": FACES["resolution"],
-            "seed": rule_seed("faces", "train_progan"),
-        },
-        # Checkpoints and running curves live here; a rerun resumes from them.
-        work_dir="results/faces/progan/work",
-        device=config["device"],
-    script:
-        "../scripts/train_progan.py"
+if "progan" not in IMPORTED:
+
+    rule train_progan:
+        """Progressive-growing WGAN-GP training of ProGAN on the procedural training faces."""
+        input:
+            data="results/faces/data/train.h5",
+        output:
+            generator="results/faces/progan/generator.pt",
+            loss="results/faces/progan/loss.csv",
+            quality="results/faces/progan/quality.csv",
+            grids=expand(
+                "results/faces/progan/grid_stage{stage}.png", stage=range(N_STAGES)
+            ),
+        log:
+            "results/logs/faces/train_progan.log",
+        benchmark:
+            "results/benchmarks/faces/train_progan.tsv"
+        conda:
+            "../../envs/ganinv.yaml"
+        threads: config["threads"]
+        resources:
+            gpu=1,
+        params:
+            training=lambda wildcards: {
+                **FACES["progan"],
+                "resolution": FACES["resolution"],
+                "seed": rule_seed("faces", "train_progan"),
+            },
+            # Checkpoints and running curves live here; a rerun resumes from them.
+            work_dir="results/faces/progan/work",
+            device=config["device"],
+        script:
+            "../scripts/train_progan.py"
 
 
 rule plot_gan_training:
@@ -85,34 +87,36 @@ rule sample_progan:
         "../scripts/sample_generator.py"
 
 
-rule train_stylegan2:
-    """StyleGAN2 (non-saturating loss, lazy R1) on the training faces: Figure 2.17's other GAN."""
-    input:
-        data="results/faces/data/train.h5",
-    output:
-        generator="results/faces/stylegan2/generator.pt",
-        loss="results/faces/stylegan2/loss.csv",
-        quality="results/faces/stylegan2/quality.csv",
-        grid="results/faces/stylegan2/grid.png",
-    log:
-        "results/logs/faces/train_stylegan2.log",
-    benchmark:
-        "results/benchmarks/faces/train_stylegan2.tsv"
-    conda:
-        "../../envs/ganinv.yaml"
-    threads: config["threads"]
-    resources:
-        gpu=1,
-    params:
-        training={
-            **FACES["stylegan2"],
-            "resolution": FACES["resolution"],
-            "seed": rule_seed("faces", "train_stylegan2"),
-        },
-        work_dir="results/faces/stylegan2/work",
-        device=config["device"],
-    script:
-        "../scripts/train_stylegan2.py"
+if "stylegan2" not in IMPORTED:
+
+    rule train_stylegan2:
+        """StyleGAN2 (non-saturating loss, lazy R1) on the training faces: Figure 2.17's other GAN."""
+        input:
+            data="results/faces/data/train.h5",
+        output:
+            generator="results/faces/stylegan2/generator.pt",
+            loss="results/faces/stylegan2/loss.csv",
+            quality="results/faces/stylegan2/quality.csv",
+            grid="results/faces/stylegan2/grid.png",
+        log:
+            "results/logs/faces/train_stylegan2.log",
+        benchmark:
+            "results/benchmarks/faces/train_stylegan2.tsv"
+        conda:
+            "../../envs/ganinv.yaml"
+        threads: config["threads"]
+        resources:
+            gpu=1,
+        params:
+            training={
+                **FACES["stylegan2"],
+                "resolution": FACES["resolution"],
+                "seed": rule_seed("faces", "train_stylegan2"),
+            },
+            work_dir="results/faces/stylegan2/work",
+            device=config["device"],
+        script:
+            "../scripts/train_stylegan2.py"
 
 
 rule sample_stylegan2:
@@ -138,29 +142,31 @@ rule sample_stylegan2:
         "../scripts/sample_generator.py"
 
 
-rule train_wavegan:
-    """WaveGAN (WGAN-GP, phase shuffle) on the training voices; samples.wav to listen to."""
-    input:
-        data="results/audio/data/train.h5",
-    output:
-        model="results/audio/wavegan/generator.pt",
-        curve="results/audio/wavegan/loss.csv",
-        samples="results/audio/wavegan/samples.wav",
-    log:
-        "results/logs/audio/train_wavegan.log",
-    benchmark:
-        "results/benchmarks/audio/train_wavegan.tsv"
-    conda:
-        "../../envs/ganinv.yaml"
-    threads: config["threads"]
-    resources:
-        gpu=1,
-    params:
-        training={**AUDIO["wavegan"], "seed": rule_seed("audio", "wavegan")},
-        work_dir="results/audio/wavegan/work",
-        device=config["device"],
-    script:
-        "../scripts/train_wavegan.py"
+if "wavegan" not in IMPORTED:
+
+    rule train_wavegan:
+        """WaveGAN (WGAN-GP, phase shuffle) on the training voices; samples.wav to listen to."""
+        input:
+            data="results/audio/data/train.h5",
+        output:
+            model="results/audio/wavegan/generator.pt",
+            curve="results/audio/wavegan/loss.csv",
+            samples="results/audio/wavegan/samples.wav",
+        log:
+            "results/logs/audio/train_wavegan.log",
+        benchmark:
+            "results/benchmarks/audio/train_wavegan.tsv"
+        conda:
+            "../../envs/ganinv.yaml"
+        threads: config["threads"]
+        resources:
+            gpu=1,
+        params:
+            training={**AUDIO["wavegan"], "seed": rule_seed("audio", "wavegan")},
+            work_dir="results/audio/wavegan/work",
+            device=config["device"],
+        script:
+            "../scripts/train_wavegan.py"
 
 
 rule sample_wavegan:
@@ -186,3 +192,31 @@ rule sample_wavegan:
         device=config["device"],
     script:
         "../scripts/sample_generator.py"
+
+
+rule import_generator:
+    """A public checkpoint (pretrained.<gan>) converted to our model file instead of training."""
+    input:
+        checkpoint=lambda wildcards: IMPORTED[wildcards.imported],
+    output:
+        generator="results/{domain}/{imported}/generator.pt",
+    log:
+        "results/logs/{domain}/import_{imported}.log",
+    benchmark:
+        "results/benchmarks/{domain}/import_{imported}.tsv"
+    wildcard_constraints:
+        domain="faces|audio",
+        imported="|".join(IMPORTED) or "(?!)",
+    conda:
+        "../../envs/ganinv.yaml"
+    params:
+        checkpoint_format=lambda wildcards: IMPORT_FORMATS[wildcards.imported],
+        allow_pickle=PRETRAINED["allow_pickle"],
+        # Settings the rest of the DAG relies on (e.g. the ProGAN's image size).
+        expected=lambda wildcards: (
+            {"resolution": FACES["resolution"]}
+            if wildcards.imported == "progan"
+            else {}
+        ),
+    script:
+        "../scripts/import_generator.py"

@@ -4,6 +4,7 @@
 rule face_metrics:
     """Per-image and summary metrics of one inversion output ({experiment}: inversion|ablation)."""
     input:
+        **inception_inputs(),
         inversion="results/faces/{experiment}/{name}.h5",
         targets="results/faces/samples/test.h5",
         evaluator=face_network_file("evaluator"),
@@ -22,6 +23,10 @@ rule face_metrics:
         evaluator_kind=FACES["facenet"]["evaluator"],
         label=lambda wildcards: wildcards.name,
         kid_subsets=FACES["metrics"]["kid_subsets"],
+        # The Inception file when it is an input (required), else where it would be (auto).
+        inception_weights=lambda wildcards, input: input.get(
+            "inception", pretrained_file("fid_inception")
+        ),
         seed=lambda wildcards: rule_seed("faces", "metrics", wildcards.name),
         device=config["device"],
     script:

@@ -16,6 +16,7 @@ def main(smk):
         kid_subsets=smk.params.kid_subsets,
         seed=smk.params.seed,
         device=resolve_device(smk.params.device),
+        inception_weights=smk.params.inception_weights,
     )
 
 

@@ -92,8 +92,13 @@ def compute_face_metrics(
     kid_subsets: int,
     seed: int,
     device: torch.device,
+    inception_weights: str | os.PathLike | None = None,
 ) -> dict:
-    """Write per-image and summary metrics of ``inversion_h5`` against ``targets_h5``."""
+    """Write per-image and summary metrics of ``inversion_h5`` against ``targets_h5``.
+
+    ``inception_weights``: pytorch-fid's Inception file; Frechet distance and KID use its
+    features when the file exists (None: torch hub's cache), else the evaluator's pooled features.
+    """
     inverted, _ = read_h5(inversion_h5, ["z", "reconstructions", "loss", "stopped_at"])
     attrs = read_attrs(inversion_h5)
     targets, _ = read_h5(targets_h5, ["z", "images"])
@@ -125,10 +130,10 @@ def compute_face_metrics(
         readable = readable_attributes(evaluator[1])
         for key, values in attribute_errors(net, x_net, y_net, readable, device).items():
             per_image[key] = values
-    if fid_inception_available():
+    if fid_inception_available(inception_weights):
         fid_source = "inception"
-        feats_x = inception_features(x, device)
-        feats_y = inception_features(y, device)
+        feats_x = inception_features(x, device, weights_path=inception_weights)
+        feats_y = inception_features(y, device, weights_path=inception_weights)
     else:
         fid_source = f"evaluator ({evaluator[0]})"
         feats_x = batched(lambda t: _pooled_features(net, t), x_net, device).numpy()

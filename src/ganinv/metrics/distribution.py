@@ -19,10 +19,12 @@ unbiased and is the better-behaved companion at small N.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import logging
 import os
 import warnings
+from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -146,22 +148,41 @@ def fid_inception_weights_path() -> Path:
     return Path(torch.hub.get_dir()) / "checkpoints" / name
 
 
-def fid_inception_available() -> bool:
+def fid_inception_available(weights_path: str | os.PathLike | None = None) -> bool:
     """Whether the FID Inception weights file is present (nothing is downloaded)."""
-    return fid_inception_weights_path().is_file()
+    return Path(weights_path or fid_inception_weights_path()).is_file()
 
 
-def _build_inception(device: torch.device) -> torch.nn.Module:
+def _build_inception(
+    device: torch.device, weights_path: str | os.PathLike | None = None
+) -> torch.nn.Module:
     from pytorch_fid.inception import FID_WEIGHTS_URL
 
-    path = fid_inception_weights_path()
+    path = Path(weights_path) if weights_path else fid_inception_weights_path()
+    name = os.path.basename(urlparse(FID_WEIGHTS_URL).path)
+    if path.name != name:
+        raise UserError(f"the FID Inception weights file must be named {name}, got {path}")
     if not path.is_file():
         raise UserError(
             f"the FID Inception weights are missing: place {path.name} (from {FID_WEIGHTS_URL}) "
-            f"at {path} (set TORCH_HOME to use another folder); nothing is downloaded"
+            f"at {path} (or set pretrained.weights_dir; TORCH_HOME by default); nothing is "
+            "downloaded here"
         )
     stat = path.stat()
     return _cached_inception(str(path), stat.st_mtime_ns, stat.st_size, str(device))
+
+
+@contextlib.contextmanager
+def _hub_dir(directory: Path) -> Iterator[None]:
+    """torch hub reads ``<dir>/checkpoints/<file>``: point it at ``directory`` for a while."""
+    # Restore the raw setting (None = follow $TORCH_HOME), not get_dir()'s resolved path, which
+    # would pin the hub folder for the rest of the process.
+    previous = getattr(torch.hub, "_hub_dir", None)
+    torch.hub.set_dir(str(directory))
+    try:
+        yield
+    finally:
+        torch.hub._hub_dir = previous
 
 
 @functools.lru_cache(maxsize=1)
@@ -170,14 +191,19 @@ def _cached_inception(path: str, mtime_ns: int, size: int, device: str) -> torch
     from pytorch_fid.inception import InceptionV3
 
     try:
-        model = InceptionV3([InceptionV3.BLOCK_INDEX_BY_DIM[FEATURE_DIM]])
+        # pytorch-fid loads through torch hub's cache: <hub dir>/checkpoints/<file name>.
+        with _hub_dir(Path(path).parent.parent):
+            model = InceptionV3([InceptionV3.BLOCK_INDEX_BY_DIM[FEATURE_DIM]])
     except Exception as error:  # a truncated or foreign file under the expected name
         raise UserError(f"could not load the FID Inception weights from {path}: {error}") from error
     return model.to(torch.device(device)).eval()
 
 
 def inception_features(
-    images: Tensor | np.ndarray, device: torch.device | str, batch_size: int = 50
+    images: Tensor | np.ndarray,
+    device: torch.device | str,
+    batch_size: int = 50,
+    weights_path: str | os.PathLike | None = None,
 ) -> np.ndarray:
     """2048-d pool features of pytorch-fid's FID InceptionV3, as a float64 array [N, 2048].
 
@@ -185,6 +211,7 @@ def inception_features(
     (the network resizes bilinearly to 299x299 and rescales to [-1, 1] itself). Raises
     :class:`UserError` naming the expected path when the weights file is missing. The network
     is built once per weights file and device and then kept (about 100 MB) for later calls.
+    ``weights_path``: the weights file (None: :func:`fid_inception_weights_path`).
     """
     x = torch.as_tensor(images)
     if x.dim() != 4 or x.shape[1] not in (1, 3):
@@ -192,7 +219,7 @@ def inception_features(
     if batch_size < 1:
         raise ValueError(f"batch_size must be >= 1, got {batch_size}")
     device = torch.device(device)
-    model = _build_inception(device)
+    model = _build_inception(device, weights_path)
     out = np.empty((x.shape[0], FEATURE_DIM), dtype=np.float64)
     with torch.inference_mode():
         for start in range(0, x.shape[0], batch_size):

@@ -6,7 +6,10 @@ own input only.
 
 * Generator: z ~ U[-1, 1]^z_dim -> dense -> [16d, 16] -> ReLU -> five transposed convolutions
   (kernel 25, stride 4) 16d -> 8d -> 4d -> 2d -> d -> channels with ReLU between and tanh at the
-  end: [N, channels, 16384].
+  end: [N, channels, 16384]. Options for imported models: ``upsample="nearest"`` replaces each
+  transposed convolution by nearest-neighbour upsampling x4 and a stride-1 convolution with
+  ``kernel_size // 2`` zeros of padding on each side (the paper's alternative); ``prior="normal"``
+  draws z ~ N(0, 1) instead.
 * Discriminator: five convolutions (kernel 25, stride 4) channels -> d -> 2d -> 4d -> 8d -> 16d,
   LeakyReLU(0.2), phase shuffle after each of the first four; flatten [16d * 16] -> linear -> 1.
 """
@@ -31,6 +34,8 @@ SAMPLE_RATE = 16000
 STRIDE = 4
 N_LAYERS = 5
 INITIAL_LENGTH = OUTPUT_SAMPLES // STRIDE**N_LAYERS  # 16
+UPSAMPLE_MODES = ("transposed", "nearest")
+PRIORS = ("uniform", "normal")
 
 
 def _check_int(name: str, value: object, minimum: int) -> int:
@@ -78,43 +83,76 @@ def phase_shuffle(x: Tensor, rad: int, generator: torch.Generator | None = None)
 
 
 class Generator(nn.Module):
-    """WaveGAN generator: z [N, z_dim] in [-1, 1] -> audio [N, channels, 16384] in [-1, 1]."""
+    """WaveGAN generator: z [N, z_dim] -> audio [N, channels, 16384] in [-1, 1].
 
-    prior = "uniform"
+    ``upsample``: "transposed" (default; ``convs`` are ConvTranspose1d, weights [in, out, k]) or
+    "nearest" (x4 nearest upsampling, then Conv1d, weights [out, in, k]); the state-dict keys are
+    the same. ``prior``: "uniform" (default, U[-1, 1]) or "normal" (N(0, 1)), used by
+    :meth:`sample_z`. Both appear in :attr:`config` only when they differ from the default.
+    """
+
+    prior = "uniform"  # the default; an instance built with prior="normal" overrides it
     output_samples = OUTPUT_SAMPLES
 
     def __init__(
-        self, z_dim: int = 100, d: int = 64, channels: int = 1, kernel_size: int = 25
+        self,
+        z_dim: int = 100,
+        d: int = 64,
+        channels: int = 1,
+        kernel_size: int = 25,
+        upsample: str = "transposed",
+        prior: str = "uniform",
     ) -> None:
         super().__init__()
         self.z_dim = _check_int("z_dim", z_dim, 1)
         self.d = _check_int("d", d, 1)
         self.channels = _check_int("channels", channels, 1)
         self.kernel_size = _check_kernel(kernel_size)
+        if upsample not in UPSAMPLE_MODES:
+            raise ValueError(f"wavegan: upsample must be one of {UPSAMPLE_MODES}, got {upsample!r}")
+        if prior not in PRIORS:
+            raise ValueError(f"wavegan: prior must be one of {PRIORS}, got {prior!r}")
+        self.upsample = upsample
+        self.prior = prior
         self.dense = nn.Linear(z_dim, INITIAL_LENGTH * 16 * d)
         widths = [16 * d, 8 * d, 4 * d, 2 * d, d, channels]
-        padding = (kernel_size - STRIDE + 1) // 2  # 11 for kernel 25: output length x4 exactly
-        self.convs = nn.ModuleList(
-            nn.ConvTranspose1d(a, b, kernel_size, stride=STRIDE, padding=padding, output_padding=1)
-            for a, b in zip(widths[:-1], widths[1:], strict=True)
-        )
+        pairs = zip(widths[:-1], widths[1:], strict=True)
+        if upsample == "transposed":
+            padding = (kernel_size - STRIDE + 1) // 2  # 11 for kernel 25: output length x4 exactly
+            self.convs = nn.ModuleList(
+                nn.ConvTranspose1d(a, b, kernel_size, STRIDE, padding=padding, output_padding=1)
+                for a, b in pairs
+            )
+        else:  # odd kernel, kernel // 2 zeros each side: the length of the upsampled input
+            self.convs = nn.ModuleList(
+                nn.Conv1d(a, b, kernel_size, padding=kernel_size // 2) for a, b in pairs
+            )
         init_glorot(self)
 
     @property
     def config(self) -> dict:
         """Constructor kwargs, enough to rebuild the module."""
-        return {
+        config = {
             "z_dim": self.z_dim,
             "d": self.d,
             "channels": self.channels,
             "kernel_size": self.kernel_size,
         }
+        if self.upsample != "transposed":
+            config["upsample"] = self.upsample
+        if self.prior != "uniform":
+            config["prior"] = self.prior
+        return config
 
     def sample_z(
         self, n: int, generator: torch.Generator | None = None, device: torch.device | None = None
     ) -> Tensor:
-        """``n`` latents from the prior U[-1, 1]^z_dim (drawn on the CPU, moved to ``device``)."""
-        z = torch.rand(n, self.z_dim, generator=generator) * 2.0 - 1.0
+        """``n`` latents from the prior, U[-1, 1]^z_dim or N(0, 1)^z_dim (drawn on the CPU, moved
+        to ``device``)."""
+        if self.prior == "normal":
+            z = torch.randn(n, self.z_dim, generator=generator)
+        else:
+            z = torch.rand(n, self.z_dim, generator=generator) * 2.0 - 1.0
         return z.to(device) if device is not None else z
 
     def forward(self, z: Tensor) -> Tensor:
@@ -122,6 +160,8 @@ class Generator(nn.Module):
             raise ValueError(f"z must have shape [N, {self.z_dim}], got {tuple(z.shape)}")
         h = F.relu(self.dense(z).view(z.shape[0], 16 * self.d, INITIAL_LENGTH))
         for i, conv in enumerate(self.convs):
+            if self.upsample == "nearest":
+                h = F.interpolate(h, scale_factor=STRIDE, mode="nearest")
             h = conv(h)
             h = torch.tanh(h) if i == len(self.convs) - 1 else F.relu(h)
         return h

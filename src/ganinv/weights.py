@@ -1,0 +1,240 @@
+"""Pretrained files the paper preset uses: where they live, where they come from, fetching them.
+
+Files live in a *weights folder* laid out like ``$TORCH_HOME`` (default ``~/.cache/torch``), so
+that the libraries' own loaders find them there: facenet-pytorch reads
+``checkpoints/20180402-114759-vggface2.pt``, torch hub (pytorch-fid, pytorch_GAN_zoo) reads
+``hub/checkpoints/<file>``. :func:`fetch_file` downloads one file with retries and checks its
+digest: the full SHA-256 where one is published, else the hash prefix that torch hub file names
+carry (``<name>-<first hex digits of sha256>.pth``, the check ``torch.hub`` itself makes).
+Without a network it fails at once with the list of files to place by hand.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import socket
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from ganinv.atomic import atomic_path
+from ganinv.runtime import UserError
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class WeightsFile:
+    """One pretrained file: its place in the weights folder and its public origin."""
+
+    name: str
+    relpath: str
+    used_for: str
+    url: str | None = None  # direct download; None: only obtainable by hand (see ``source``)
+    sha256: str | None = None  # full digest, when published
+    hash_prefix: str | None = None  # the digest prefix in a torch hub file name
+    source: str = ""
+
+    def path(self, root: str | os.PathLike) -> Path:
+        return Path(root) / self.relpath
+
+
+PGAN_URL = "https://dl.fbaipublicfiles.com/gan_zoo/PGAN/"
+REGISTRY: dict[str, WeightsFile] = {
+    entry.name: entry
+    for entry in [
+        WeightsFile(
+            "vggface2",
+            "checkpoints/20180402-114759-vggface2.pt",
+            "facenet-pytorch InceptionResnetV1 (VGGFace2): perceptual loss and identity metrics",
+            url="https://github.com/timesler/facenet-pytorch/releases/download/v2.2.9/"
+            "20180402-114759-vggface2.pt",
+            source="facenet-pytorch releases (v2.2.9)",
+        ),
+        WeightsFile(
+            "fid_inception",
+            "hub/checkpoints/pt_inception-2015-12-05-6726825d.pth",
+            "pytorch-fid InceptionV3: Frechet distance and KID features",
+            url="https://github.com/mseitzer/pytorch-fid/releases/download/fid_weights/"
+            "pt_inception-2015-12-05-6726825d.pth",
+            # Published for the byte-identical torch-fidelity copy of the same weights file.
+            sha256="6726825d0af5f729cebd5821db510b11b1cfad8faad88a03f1befd49fb9129b2",
+            hash_prefix="6726825d",
+            source="pytorch-fid releases (fid_weights)",
+        ),
+        WeightsFile(
+            "pgan_celeba",
+            "hub/checkpoints/celebaCropped_s5_i83000-2b0acc76.pth",
+            "ProGAN 128 px, CelebA cropped (pytorch_GAN_zoo PGAN 'celeba'; the thesis's GAN)",
+            url=PGAN_URL + "celebaCropped_s5_i83000-2b0acc76.pth",
+            hash_prefix="2b0acc76",
+            source="pytorch_GAN_zoo hubconf.py",
+        ),
+        WeightsFile(
+            "pgan_celebahq_256",
+            "hub/checkpoints/celebaHQ_s6_i80000-6196db68.pth",
+            "ProGAN 256 px, CelebA-HQ (pytorch_GAN_zoo PGAN 'celebAHQ-256')",
+            url=PGAN_URL + "celebaHQ_s6_i80000-6196db68.pth",
+            hash_prefix="6196db68",
+            source="pytorch_GAN_zoo hubconf.py",
+        ),
+        WeightsFile(
+            "pgan_celebahq_512",
+            "hub/checkpoints/celebaHQ16_december_s7_i96000-9c72988c.pth",
+            "ProGAN 512 px, CelebA-HQ (pytorch_GAN_zoo PGAN 'celebAHQ-512')",
+            url=PGAN_URL + "celebaHQ16_december_s7_i96000-9c72988c.pth",
+            hash_prefix="9c72988c",
+            source="pytorch_GAN_zoo hubconf.py",
+        ),
+        WeightsFile(
+            "stylegan2_ffhq",
+            "checkpoints/stylegan2-ffhq-config-f.pt",
+            "StyleGAN2 FFHQ 1024 px config-f (rosinality layout): Figure 2.17",
+            source=(
+                "the rosinality/stylegan2-pytorch README's link to stylegan2-ffhq-config-f.pt, or "
+                "NVIDIA's stylegan2-ffhq-config-f.pkl converted with that repository's "
+                "convert_weight.py"
+            ),
+        ),
+    ]
+}
+
+
+def default_weights_dir() -> Path:
+    """``$TORCH_HOME``, else ``$XDG_CACHE_HOME/torch``, else ``~/.cache/torch`` (torch's rule)."""
+    home = os.getenv("TORCH_HOME")
+    if home is None:
+        home = os.path.join(os.getenv("XDG_CACHE_HOME", "~/.cache"), "torch")
+    return Path(os.path.expanduser(home))
+
+
+def weights_dir(configured: str | os.PathLike | None) -> Path:
+    """The configured weights folder, or torch's default one."""
+    return Path(os.path.expanduser(str(configured))) if configured else default_weights_dir()
+
+
+def resolve(reference: str, root: str | os.PathLike) -> tuple[Path, WeightsFile | None]:
+    """A registry name (-> its path under ``root``) or a file path (-> itself, no entry)."""
+    entry = REGISTRY.get(reference)
+    if entry is not None:
+        return entry.path(root), entry
+    return Path(os.path.expanduser(reference)), None
+
+
+def entry_for_path(path: str | os.PathLike, root: str | os.PathLike) -> WeightsFile | None:
+    """The registry entry whose place under ``root`` is ``path``."""
+    target = Path(path)
+    for entry in REGISTRY.values():
+        if entry.path(root) == target:
+            return entry
+    return None
+
+
+def manual_instructions(paths: Iterable[str | os.PathLike], root: str | os.PathLike) -> str:
+    """One line per file: where to put it and where it comes from."""
+    lines = []
+    for path in paths:
+        entry = entry_for_path(path, root)
+        if entry is None:
+            lines.append(f"  - {path}: a file named in the config (obtain it yourself)")
+            continue
+        origin = entry.url or entry.source
+        lines.append(f"  - {path}\n      {entry.used_for}\n      from: {origin}")
+    return "\n".join(lines)
+
+
+def check_digest(path: str | os.PathLike, entry: WeightsFile) -> None:
+    """UserError unless the file's SHA-256 matches the pinned digest (or hub prefix)."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    hexdigest = digest.hexdigest()
+    if entry.sha256 and hexdigest != entry.sha256:
+        raise UserError(f"{path}: sha256 {hexdigest} differs from the pinned {entry.sha256}")
+    if entry.hash_prefix and not hexdigest.startswith(entry.hash_prefix):
+        raise UserError(
+            f"{path}: sha256 {hexdigest} does not start with {entry.hash_prefix} (the hash in "
+            "its published file name)"
+        )
+
+
+def fetch_file(
+    path: str | os.PathLike,
+    root: str | os.PathLike,
+    needed: Iterable[str | os.PathLike] = (),
+    retries: int = 3,
+    timeout: float = 30.0,
+    backoff: float = 2.0,
+) -> Path:
+    """Download the registry file that belongs at ``path`` (under weights folder ``root``).
+
+    Written under a temporary name, checked, then renamed: a failed or interrupted download
+    leaves nothing under the final name. Transient HTTP errors are retried (``retries`` times,
+    waiting ``backoff * attempt`` s); a network that cannot resolve the host fails at once with
+    instructions for every file in ``needed`` (all files this run needs).
+    """
+    path = Path(path)
+    entry = entry_for_path(path, root)
+    needed = list(needed) or [path]
+    if entry is None or entry.url is None:
+        raise UserError(
+            f"{path} cannot be downloaded automatically; place these files by hand:\n"
+            + manual_instructions(needed, root)
+        )
+    path.parent.mkdir(parents=True, exist_ok=True)
+    for attempt in range(1, retries + 1):
+        try:
+            with atomic_path(path) as tmp:
+                _download(entry.url, tmp, timeout)
+                check_digest(tmp, entry)
+            log.info("fetched %s from %s", path, entry.url)
+            return path
+        except (urllib.error.URLError, TimeoutError, ConnectionError) as exc:
+            reason = getattr(exc, "reason", exc)
+            transient = _transient(exc)
+            if not transient or attempt == retries:
+                offline = isinstance(reason, socket.gaierror)
+                raise UserError(
+                    f"cannot download {entry.url} ({reason}"
+                    + ("; no network here" if offline else "")
+                    + "). Place these files by hand (or set pretrained.weights_dir to a folder "
+                    "that has them):\n" + manual_instructions(needed, root)
+                ) from None
+            log.warning(
+                "download of %s failed (%s); retry %d/%d", entry.url, reason, attempt, retries
+            )
+            time.sleep(backoff * attempt)
+    raise AssertionError("unreachable")
+
+
+def _transient(exc: Exception) -> bool:
+    """Worth retrying: server errors, rate limits, timeouts, dropped connections.
+
+    Not retried: a host name that does not resolve (no network: fail fast), 4xx answers.
+    """
+    if isinstance(exc, urllib.error.HTTPError):
+        return exc.code >= 500 or exc.code == 429
+    reason = getattr(exc, "reason", exc)
+    if isinstance(reason, socket.gaierror):
+        return False
+    return isinstance(reason, (TimeoutError, ConnectionError, socket.timeout))
+
+
+def _download(url: str, destination: Path, timeout: float) -> None:
+    """Stream ``url`` to ``destination``, logging progress every ~10%."""
+    with urllib.request.urlopen(url, timeout=timeout) as response:  # noqa: S310 (https/file URLs)
+        total = int(response.headers.get("Content-Length") or 0)
+        done, next_report = 0, 0.1
+        with open(destination, "wb") as handle:
+            for block in iter(lambda: response.read(1 << 20), b""):
+                handle.write(block)
+                done += len(block)
+                if total and done / total >= next_report:
+                    log.info("%s: %.0f%% of %.1f MB", url, 100 * done / total, total / 1e6)
+                    next_report += 0.1
