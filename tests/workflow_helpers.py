@@ -26,12 +26,18 @@ def copy_workflow(destination: Path) -> Path:
 
 
 def snakemake(
-    workdir: Path, *args: str, timeout: float = 900, check: bool = True
+    workdir: Path,
+    *args: str,
+    timeout: float = 900,
+    check: bool = True,
+    configfiles: tuple[str, ...] = ("presets/smoke.yaml",),
+    env_extra: dict[str, str] | None = None,
 ) -> subprocess.CompletedProcess:
-    """Run snakemake in ``workdir`` with the smoke preset; output captured as text."""
+    """Run snakemake in ``workdir`` with the smoke preset (or ``configfiles``); output as text."""
     env = dict(os.environ)
     env.setdefault("MPLCONFIGDIR", str(workdir / ".mpl"))
-    command = [*SNAKEMAKE, "--cores", "2", "--configfile", "presets/smoke.yaml", *args]
+    env.update(env_extra or {})
+    command = [*SNAKEMAKE, "--cores", "2", "--configfile", *configfiles, *args]
     result = subprocess.run(
         command, cwd=workdir, env=env, capture_output=True, text=True, timeout=timeout
     )

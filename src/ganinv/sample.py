@@ -64,7 +64,14 @@ def sample_to_h5(
             f"({', '.join(SAMPLE_LAYOUTS)})"
         )
     name, kind, convert = SAMPLE_LAYOUTS[architecture]
-    generator, _ = load_model(generator_path, architecture, device)
+    generator, meta = load_model(generator_path, architecture, device)
+    trained_prior = meta.get("prior")
+    if trained_prior is not None and trained_prior != prior:
+        log.warning(
+            "%s was trained with z ~ %s but this set draws z ~ %s: set the sample set's prior to "
+            "%s unless the mismatch is intended",
+            generator_path, trained_prior, prior, trained_prior,
+        )  # fmt: skip
     z_dim = generator.z_dim
     z = draw_latents(n, z_dim, prior, seed)
     params = {"n": n, "prior": prior, "seed": seed}

@@ -197,9 +197,11 @@ def fetch_file(
             return path
         except (urllib.error.URLError, TimeoutError, ConnectionError) as exc:
             reason = getattr(exc, "reason", exc)
+            if isinstance(exc, urllib.error.HTTPError):
+                reason = f"HTTP {exc.code} {exc.reason}"
             transient = _transient(exc)
             if not transient or attempt == retries:
-                offline = isinstance(reason, socket.gaierror)
+                offline = isinstance(getattr(exc, "reason", None), socket.gaierror)
                 raise UserError(
                     f"cannot download {entry.url} ({reason}"
                     + ("; no network here" if offline else "")
