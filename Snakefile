@@ -39,6 +39,10 @@ include: "workflow/rules/metrics.smk"
 include: "workflow/rules/figures.smk"
 
 
+onerror:
+    report_missing_weights()
+
+
 rule all:
     default_target: True
     input:

@@ -26,10 +26,11 @@ def merged(base, override):
     return out
 
 
-def test_default_and_smoke_are_valid():
+def test_default_and_presets_are_valid():
     default = load("config.yaml")
     validate_config(default, SCHEMA)
     validate_config(merged(default, load("presets/smoke.yaml")), SCHEMA)
+    validate_config(merged(default, load("presets/paper.yaml")), SCHEMA)
 
 
 def test_every_config_key_is_commented():
@@ -51,6 +52,13 @@ def test_every_config_key_is_commented():
     "override, message",
     [
         ({"sead": 1}, r"sead: unknown key"),
+        ({"pretrained": {"progan": "pgan_celba"}}, r"pretrained\.progan: 'pgan_celba' is neither"),
+        (
+            {"pretrained": {"progan": "stylegan2_ffhq"}},
+            r"pretrained\.progan: 'stylegan2_ffhq' is not a progan checkpoint",
+        ),
+        ({"pretrained": {"allow_pickle": "yes"}}, r"pretrained\.allow_pickle: 'yes' is not"),
+        ({"faces": {"metrics": {"fid_network": "clip"}}}, r"fid_network: 'clip' is not one of"),
         ({"faces": {"progan": {"lrr": 0.1}}}, r"faces\.progan\.lrr: unknown key"),
         ({"faces": {"resolution": 48}}, r"faces\.resolution: 48 is not one of"),
         ({"faces": {"progan": {"lr": -1}}}, r"faces\.progan\.lr: -1 is less than or equal"),

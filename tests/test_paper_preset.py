@@ -104,8 +104,11 @@ def test_missing_weights_are_fetched_or_listed_for_placing_by_hand(paper_workdir
                            env_extra=dead_proxy, timeout=300)  # fmt: skip
         output = result.stdout + result.stderr
         assert result.returncode != 0
-        assert "Place these files by hand" in output
-        assert str(inception) in output and str(REGISTRY["vggface2"].path(root)) in output
+        assert "Place these files by hand" in output  # the fetch job's message
+        assert "pretrained files still missing" in output  # the run's summary (onerror)
+        summary = output.split("pretrained files still missing")[1]
+        assert str(inception) in summary and "pytorch-fid" in summary
+        assert str(REGISTRY["vggface2"].path(root)) not in summary  # present: not listed
         assert not inception.exists()
     finally:
         inception.write_bytes(b"placeholder")

@@ -74,7 +74,36 @@ def consistency_problems(config: Mapping[str, Any]) -> list[str]:
             f"faces.inversion.encoder_variant: '{chosen}' is not one of the encoder variants "
             f"({', '.join(variants)}) defined in faces.encoder.variants"
         )
-    return problems + real_face_problems(faces) + audio_problems(config.get("audio", {}))
+    return (
+        problems
+        + real_face_problems(faces)
+        + audio_problems(config.get("audio", {}))
+        + pretrained_problems(config.get("pretrained", {}))
+    )
+
+
+def pretrained_problems(pretrained: Mapping[str, Any]) -> list[str]:
+    """Registry names given to the wrong generator, and names that look like typos."""
+    from ganinv.weights import REGISTRY
+
+    problems = []
+    for gan in ("progan", "stylegan2", "wavegan"):
+        value = pretrained.get(gan)
+        if not value:
+            continue
+        names = sorted(name for name, entry in REGISTRY.items() if entry.generator == gan)
+        entry = REGISTRY.get(value)
+        if entry is not None and entry.generator != gan:
+            problems.append(
+                f"pretrained.{gan}: '{value}' is not a {gan} checkpoint "
+                f"(registry names for {gan}: {', '.join(names) or 'none'})"
+            )
+        elif entry is None and "/" not in value and "." not in value:
+            problems.append(
+                f"pretrained.{gan}: '{value}' is neither a registry name "
+                f"({', '.join(names) or 'none for ' + gan}) nor a file path"
+            )
+    return problems
 
 
 def real_face_problems(faces: Mapping[str, Any]) -> list[str]:

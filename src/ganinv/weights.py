@@ -39,6 +39,7 @@ class WeightsFile:
     sha256: str | None = None  # full digest, when published
     hash_prefix: str | None = None  # the digest prefix in a torch hub file name
     source: str = ""
+    generator: str | None = None  # the pretrained.<gan> key it can be given to, if a generator
 
     def path(self, root: str | os.PathLike) -> Path:
         return Path(root) / self.relpath
@@ -73,6 +74,7 @@ REGISTRY: dict[str, WeightsFile] = {
             "ProGAN 128 px, CelebA cropped (pytorch_GAN_zoo PGAN 'celeba'; the thesis's GAN)",
             url=PGAN_URL + "celebaCropped_s5_i83000-2b0acc76.pth",
             hash_prefix="2b0acc76",
+            generator="progan",
             source="pytorch_GAN_zoo hubconf.py",
         ),
         WeightsFile(
@@ -81,6 +83,7 @@ REGISTRY: dict[str, WeightsFile] = {
             "ProGAN 256 px, CelebA-HQ (pytorch_GAN_zoo PGAN 'celebAHQ-256')",
             url=PGAN_URL + "celebaHQ_s6_i80000-6196db68.pth",
             hash_prefix="6196db68",
+            generator="progan",
             source="pytorch_GAN_zoo hubconf.py",
         ),
         WeightsFile(
@@ -89,12 +92,14 @@ REGISTRY: dict[str, WeightsFile] = {
             "ProGAN 512 px, CelebA-HQ (pytorch_GAN_zoo PGAN 'celebAHQ-512')",
             url=PGAN_URL + "celebaHQ16_december_s7_i96000-9c72988c.pth",
             hash_prefix="9c72988c",
+            generator="progan",
             source="pytorch_GAN_zoo hubconf.py",
         ),
         WeightsFile(
             "stylegan2_ffhq",
             "checkpoints/stylegan2-ffhq-config-f.pt",
             "StyleGAN2 FFHQ 1024 px config-f (rosinality layout): Figure 2.17",
+            generator="stylegan2",
             source=(
                 "the rosinality/stylegan2-pytorch README's link to stylegan2-ffhq-config-f.pt, or "
                 "NVIDIA's stylegan2-ffhq-config-f.pkl converted with that repository's "
@@ -240,3 +245,49 @@ def _download(url: str, destination: Path, timeout: float) -> None:
                 if total and done / total >= next_report:
                     log.info("%s: %.0f%% of %.1f MB", url, 100 * done / total, total / 1e6)
                     next_report += 0.1
+
+
+def fetch_logged(
+    path: str | os.PathLike, root: str | os.PathLike, retries: int, log_path: str | os.PathLike
+) -> Path:
+    """:func:`fetch_file` with its progress and outcome written to ``log_path``.
+
+    The fetch rules call this from a ``run:`` block rather than a script: Snakemake reruns a
+    script rule whose outputs are older than the script file, deleting the outputs first, which
+    would delete weights the user placed by hand.
+    """
+    handler = logging.FileHandler(log_path, mode="w")
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    log.addHandler(handler)
+    try:
+        return fetch_file(path, root, retries=retries)
+    except UserError as exc:
+        log.error("%s", exc)
+        raise
+    finally:
+        log.removeHandler(handler)
+        handler.close()
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m ganinv.weights NAME [--root DIR]``: fetch a registry file by hand."""
+    import argparse
+    import sys
+
+    parser = argparse.ArgumentParser(prog="python -m ganinv.weights", description=main.__doc__)
+    parser.add_argument("name", choices=sorted(REGISTRY), help="registry name")
+    parser.add_argument("--root", default=None, help="weights folder (default: $TORCH_HOME)")
+    parser.add_argument("--retries", type=int, default=3)
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO)
+    root = weights_dir(args.root)
+    try:
+        print(fetch_file(REGISTRY[args.name].path(root), root, retries=args.retries))
+    except UserError as exc:
+        print(f"ganinv error: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

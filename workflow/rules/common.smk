@@ -7,7 +7,13 @@ import sys
 
 from ganinv.config import ConfigError, validate_config
 from ganinv.runtime import derive_seed
-from ganinv.weights import REGISTRY, resolve, weights_dir
+from ganinv.weights import (
+    REGISTRY,
+    fetch_logged,
+    manual_instructions,
+    resolve,
+    weights_dir,
+)
 
 try:
     validate_config(
@@ -307,6 +313,17 @@ def needed_weights():
 
 
 NEEDED_WEIGHTS = needed_weights()
+
+
+def report_missing_weights():
+    """After a failed run: every pretrained file this configuration needs that is still missing."""
+    missing = [path for path in NEEDED_WEIGHTS if not os.path.exists(path)]
+    if missing:
+        print(
+            "ganinv: pretrained files still missing (place them by hand if they cannot be "
+            f"downloaded here):\n{manual_instructions(missing, WEIGHTS_DIR)}",
+            file=sys.stderr,
+        )
 
 
 def registry_entry(relpath):

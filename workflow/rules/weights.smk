@@ -1,5 +1,8 @@
 # Pretrained files: downloaded into the weights folder when missing (network permitting).
-# Offline, the job fails at once with the list of files to place by hand and where.
+# Offline, the job fails at once; the onerror handler lists every missing file and where it goes.
+# run blocks, not scripts, and parameters that do not depend on the rest of the config:
+# Snakemake must never decide to rerun a fetch (it deletes the output first) because a script
+# file or a parameter changed after the user placed the weights by hand.
 
 
 rule fetch_weights:
@@ -14,16 +17,13 @@ rule fetch_weights:
     wildcard_constraints:
         pinned=weights_pattern(pinned=True),
     localrule: True
-    conda:
-        "../../envs/ganinv.yaml"
     params:
         weights_dir=lambda wildcards, output: weights_root(
             output.weights, wildcards.pinned
         ),
-        needed=NEEDED_WEIGHTS,
         retries=3,
-    script:
-        "../scripts/fetch_weights.py"
+    run:
+        fetch_logged(output.weights, params.weights_dir, params.retries, log[0])
 
 
 rule fetch_weights_by_name_hash:
@@ -35,13 +35,10 @@ rule fetch_weights_by_name_hash:
     wildcard_constraints:
         named=weights_pattern(pinned=False),
     localrule: True
-    conda:
-        "../../envs/ganinv.yaml"
     params:
         weights_dir=lambda wildcards, output: weights_root(
             output.weights, wildcards.named
         ),
-        needed=NEEDED_WEIGHTS,
         retries=3,
-    script:
-        "../scripts/fetch_weights.py"
+    run:
+        fetch_logged(output.weights, params.weights_dir, params.retries, log[0])
