@@ -235,10 +235,9 @@ def _read_state_dict(path: Path) -> dict[str, torch.Tensor]:
 
 def default_vggface2_path() -> Path:
     """Where facenet-pytorch caches the VGGFace2 weights: ``$TORCH_HOME/checkpoints/...``."""
-    torch_home = os.getenv(
-        "TORCH_HOME", os.path.join(os.getenv("XDG_CACHE_HOME", "~/.cache"), "torch")
-    )
-    return Path(os.path.expanduser(torch_home)) / "checkpoints" / VGGFACE2_FILE
+    from ganinv.weights import default_weights_dir
+
+    return default_weights_dir() / "checkpoints" / VGGFACE2_FILE
 
 
 def load_face_network(
