@@ -6,7 +6,7 @@ VENV ?= .venv
 CORES ?= 2
 BIN := $(VENV)/bin
 
-.PHONY: setup system-deps run smoke test lint format bench
+.PHONY: setup system-deps test-deps run smoke test ci lint format bench rulegraph
 
 # Debian packages the workflow calls: espeak-ng renders the audio chapter's spoken digits.
 # Installed with apt-get when missing and we are root; otherwise the command to run is printed.
@@ -20,6 +20,24 @@ system-deps:
 	    echo "espeak-ng is missing: run 'sudo apt-get install espeak-ng' (Debian/Ubuntu) or" \
 	         "'brew install espeak-ng' (macOS), then rerun make" >&2; exit 1; \
 	  fi; }
+
+# Debian packages the tests also use: a one-node SLURM cluster (slurm-wlm, munge) for the SLURM
+# integration test and graphviz for the rule graph. Installed when missing and we are root;
+# otherwise the tests that need them say so and skip.
+TEST_PACKAGES := slurm-wlm munge graphviz
+test-deps:
+	@missing=""; \
+	command -v slurmctld >/dev/null 2>&1 || missing="$$missing slurm-wlm munge"; \
+	command -v dot >/dev/null 2>&1 || missing="$$missing graphviz"; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "installing$$missing (apt-get)"; \
+	    (apt-get install -y -qq $$missing >/dev/null 2>&1 || \
+	     (apt-get update -qq >/dev/null && apt-get install -y -qq $$missing >/dev/null)); \
+	  else \
+	    echo "not root or no apt-get: the tests that need$$missing will skip" >&2; \
+	  fi; \
+	fi
 
 $(BIN)/.ganinv-installed: requirements.txt requirements-dev.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -35,8 +53,11 @@ run: setup
 smoke: setup
 	$(BIN)/snakemake --cores $(CORES) --configfile presets/smoke.yaml --directory results/smoke-run
 
-test: setup
+test: setup test-deps
 	$(BIN)/python -m pytest
+
+# What CI runs (.ci/run): the quality gates, then the tests.
+ci: lint test
 
 lint: setup
 	$(BIN)/ruff check src tests workflow/scripts benchmarks
@@ -51,3 +72,9 @@ format: setup
 
 bench: setup
 	$(BIN)/python benchmarks/bench_sampling.py
+
+# The rule graph of the embedded default, as shown in the README (graphviz's dot).
+rulegraph: setup test-deps
+	$(BIN)/snakemake --rulegraph --cores 1 > docs/rulegraph.dot
+	dot -Tsvg docs/rulegraph.dot -o docs/rulegraph.svg
+	rm docs/rulegraph.dot
