@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import base64
 import csv
+import json
+import re
+import zipfile
 
 import numpy as np
 import pandas as pd
@@ -235,3 +239,65 @@ def test_invalid_config_is_rejected_before_any_job(tmp_path):
     assert result.returncode != 0
     assert "faces.progan.learning_rate: unknown key" in result.stderr
     assert not (workdir / "results").exists()
+
+
+def _report_json(html: str, name: str):
+    """One of the JSON values the Snakemake HTML report embeds in its own script element
+    (``<script id="name">var name = ...;</script>``; ``-`` in the id is ``_`` in the variable)."""
+    variable = name.replace("-", "_")
+    match = re.search(rf'<script id="{name}">\s*var {variable} = (.*?);\s*</script>', html, re.S)
+    assert match, f"no '{name}' object in the report"
+    return json.loads(match.group(1))
+
+
+def test_report_collects_thesis_outputs(smoke_run, tmp_path):
+    """`snakemake --report` (HTML and zip) files the thesis outputs under Faces, Audio, Training,
+    with their captions, offline: a proxy that refuses every connection makes any download fail."""
+    offline = {name: "http://127.0.0.1:9" for name in ("http_proxy", "https_proxy",
+                                                       "HTTP_PROXY", "HTTPS_PROXY")}  # fmt: skip
+    html_path = tmp_path / "report.html"
+    snakemake(smoke_run, "--report", str(html_path), env_extra=offline)
+    html = html_path.read_text()
+    assert html_path.stat().st_size < 12_000_000  # smoke: about 7.5 MB, a third of it JavaScript
+    categories = _report_json(html, "categories")
+    assert set(categories) == {"Faces", "Audio", "Training"}
+    assert sorted(categories["Faces"]["Generated faces (Table 2.3)"]) == sorted(
+        f"results/thesis/{name}"
+        for name in ("table_2_3.md", "figure_reconstructions.png", "figure_psnr_iterations.png")
+    )
+    assert sorted(categories["Training"]["Face GANs"]) == [
+        f"results/faces/{gan}/training_curves.png" for gan in ("progan", "stylegan2")
+    ]
+    real = categories["Audio"]["Spoken digits (real)"]
+    assert (
+        "results/thesis/table_3_real.md" in real and "results/thesis/figure_audio_real.png" in real
+    )
+    assert sum(path.endswith(".wav") for path in real) == 4
+    filed = {path for cat in categories.values() for paths in cat.values() for path in paths}
+    assert len(filed) == 24 and not any(path.endswith((".csv", ".tex", ".h5")) for path in filed)
+    results = _report_json(html, "results")
+    # Captions as single-spaced text: the .rst line breaks are not part of what they say.
+    captions = {path: " ".join(entry["caption"].split()) for path, entry in results.items()}
+    caption = captions["results/thesis/table_2_3.md"]
+    # The caption's Jinja (params) is rendered and it shows the Markdown table, thesis numbers
+    # included.
+    assert "Thesis Table 2.3" in caption and "(preset smoke)" in caption and "GD-200" in caption
+    assert "psnr_db (thesis)" in caption and "19.060" in caption
+    assert "held-out voices" in captions["results/thesis/table_3_real.md"]
+    assert "the first 4 clips" in captions["results/thesis/audio/real_gd.wav"]
+    assert "ProGAN training curves" in captions["results/faces/progan/training_curves.png"]
+    assert results["results/thesis/table_2_3.md"]["labels"] == {"result": "Table 2.3",
+                                                                "format": "table"}  # fmt: skip
+    figure = results["results/thesis/figure_3_1.png"]["data_uri"]
+    assert figure.startswith("data:image/png;")
+    on_disk = (smoke_run / "results" / "thesis" / "figure_3_1.png").read_bytes()
+    assert base64.b64decode(figure.split("base64,", 1)[1]) == on_disk
+    description = _report_json(html, "workflow-desc")
+    assert "This run used the preset <strong>smoke</strong>" in description
+    zip_path = tmp_path / "report.zip"
+    snakemake(smoke_run, "--report", str(zip_path), env_extra=offline)
+    with zipfile.ZipFile(zip_path) as archive:
+        names = archive.namelist()
+    assert "report/report.html" in names
+    raw = [name.rsplit("/", 1)[1] for name in names if name.startswith("report/data/raw/")]
+    assert sorted(raw) == sorted(path.rsplit("/", 1)[1] for path in filed)

@@ -9,7 +9,13 @@ rule figure_reconstructions:
             "results/faces/inversion/{method}.h5", method=INVERSION_METHODS
         ),
     output:
-        figure="results/thesis/figure_reconstructions.png",
+        figure=report(
+            "results/thesis/figure_reconstructions.png",
+            caption="../report/figure_reconstructions.rst",
+            category="Faces",
+            subcategory="Generated faces (Table 2.3)",
+            labels={"result": "reconstructions", "format": "figure"},
+        ),
     log:
         "results/logs/thesis/figure_reconstructions.log",
     benchmark:
@@ -33,7 +39,13 @@ rule figure_real_faces:
             "results/faces/real/inversion/{method}.h5", method=INVERSION_METHODS
         ),
     output:
-        figure="results/thesis/figure_real_faces.png",
+        figure=report(
+            "results/thesis/figure_real_faces.png",
+            caption="../report/figure_real_faces.rst",
+            category="Faces",
+            subcategory="Real faces",
+            labels={"result": "reconstructions", "format": "figure"},
+        ),
     log:
         "results/logs/thesis/figure_real_faces.log",
     benchmark:
@@ -57,7 +69,13 @@ rule figure_2_17:
             "results/faces/stylegan2/inversion/{method}.h5", method=STYLEGAN2_METHODS
         ),
     output:
-        figure="results/thesis/figure_2_17.png",
+        figure=report(
+            "results/thesis/figure_2_17.png",
+            caption="../report/figure_2_17.rst",
+            category="Faces",
+            subcategory="StyleGAN2 faces (Figure 2.17)",
+            labels={"result": "Figure 2.17", "format": "figure"},
+        ),
     log:
         "results/logs/thesis/figure_2_17.log",
     benchmark:
@@ -80,7 +98,13 @@ rule figure_psnr_iterations:
             "results/faces/inversion/{method}.h5", method=INVERSION_METHODS
         ),
     output:
-        figure="results/thesis/figure_psnr_iterations.png",
+        figure=report(
+            "results/thesis/figure_psnr_iterations.png",
+            caption="../report/figure_psnr_iterations.rst",
+            category="Faces",
+            subcategory="Generated faces (Table 2.3)",
+            labels={"result": "PSNR vs iterations and time", "format": "figure"},
+        ),
     log:
         "results/logs/thesis/figure_psnr_iterations.log",
     benchmark:
@@ -101,7 +125,13 @@ rule figure_encoder_training:
             "results/faces/encoder/{variant}_curve.csv", variant=ENCODER_VARIANTS
         ),
     output:
-        figure="results/thesis/figure_encoder_training.png",
+        figure=report(
+            "results/thesis/figure_encoder_training.png",
+            caption="../report/figure_encoder_training.rst",
+            category="Training",
+            subcategory="Face encoder",
+            labels={"result": "encoder variants", "format": "figure"},
+        ),
     log:
         "results/logs/thesis/figure_encoder_training.log",
     benchmark:
@@ -120,7 +150,13 @@ rule figure_3_1:
     input:
         audio="results/audio/data/real_test.h5",
     output:
-        figure="results/thesis/figure_3_1.png",
+        figure=report(
+            "results/thesis/figure_3_1.png",
+            caption="../report/figure_3_1.rst",
+            category="Audio",
+            subcategory="Waveform (Figure 3.1)",
+            labels={"result": "Figure 3.1", "format": "figure"},
+        ),
     log:
         "results/logs/thesis/figure_3_1.log",
     benchmark:
@@ -144,7 +180,13 @@ rule figure_audio_reconstructions:
             method=INVERSION_METHODS,
         ),
     output:
-        figure="results/thesis/figure_audio_{target_set}.png",
+        figure=report(
+            "results/thesis/figure_audio_{target_set}.png",
+            caption="../report/figure_audio.rst",
+            category="Audio",
+            subcategory="Spoken digits ({target_set})",
+            labels={"result": "reconstructions", "format": "figure"},
+        ),
     log:
         "results/logs/thesis/figure_audio_{target_set}.log",
     benchmark:
@@ -170,10 +212,16 @@ rule listen_audio:
             method=INVERSION_METHODS,
         ),
     output:
-        expand(
-            "results/thesis/audio/{{target_set}}_{name}.wav",
-            name=["targets", *INVERSION_METHODS],
-        ),
+        [
+            report(
+                f"results/thesis/audio/{{target_set}}_{name}.wav",
+                caption="../report/listen_audio.rst",
+                category="Audio",
+                subcategory="Spoken digits ({target_set})",
+                labels={"result": f"listening: {name}", "format": "audio"},
+            )
+            for name in ["targets", *INVERSION_METHODS]
+        ],
     log:
         "results/logs/thesis/listen_{target_set}.log",
     benchmark:

@@ -42,7 +42,13 @@ rule plot_gan_training:
         loss="results/faces/{gan}/loss.csv",
         quality="results/faces/{gan}/quality.csv",
     output:
-        figure="results/faces/{gan}/training_curves.png",
+        figure=report(
+            "results/faces/{gan}/training_curves.png",
+            caption="../report/gan_training.rst",
+            category="Training",
+            subcategory="Face GANs",
+            labels={"result": "{gan}", "format": "figure"},
+        ),
     log:
         "results/logs/faces/plot_{gan}_training.log",
     benchmark:

@@ -42,7 +42,13 @@ rule table_2_3:
         gd="results/faces/inversion/gd.h5",
     output:
         csv="results/thesis/table_2_3.csv",
-        md="results/thesis/table_2_3.md",
+        md=report(
+            "results/thesis/table_2_3.md",
+            caption="../report/table_2_3.rst",
+            category="Faces",
+            subcategory="Generated faces (Table 2.3)",
+            labels={"result": "Table 2.3", "format": "table"},
+        ),
         tex="results/thesis/table_2_3.tex",
     log:
         "results/logs/thesis/table_2_3.log",
@@ -68,7 +74,13 @@ rule table_1_ablation:
         ),
     output:
         csv="results/thesis/table_1_ablation.csv",
-        md="results/thesis/table_1_ablation.md",
+        md=report(
+            "results/thesis/table_1_ablation.md",
+            caption="../report/table_1_ablation.rst",
+            category="Faces",
+            subcategory="Encoder ablation (paper Table 1)",
+            labels={"result": "Table 1 (paper)", "format": "table"},
+        ),
         tex="results/thesis/table_1_ablation.tex",
     log:
         "results/logs/thesis/table_1_ablation.log",
@@ -115,7 +127,13 @@ rule table_real_faces:
         ),
     output:
         csv="results/thesis/table_real_faces.csv",
-        md="results/thesis/table_real_faces.md",
+        md=report(
+            "results/thesis/table_real_faces.md",
+            caption="../report/table_real_faces.rst",
+            category="Faces",
+            subcategory="Real faces",
+            labels={"result": "identification", "format": "table"},
+        ),
         tex="results/thesis/table_real_faces.tex",
     log:
         "results/logs/thesis/table_real_faces.log",
@@ -149,7 +167,13 @@ rule table_2_17:
         ),
     output:
         csv="results/thesis/table_2_17.csv",
-        md="results/thesis/table_2_17.md",
+        md=report(
+            "results/thesis/table_2_17.md",
+            caption="../report/table_2_17.rst",
+            category="Faces",
+            subcategory="StyleGAN2 faces (Figure 2.17)",
+            labels={"result": "Figure 2.17 numbers", "format": "table"},
+        ),
         tex="results/thesis/table_2_17.tex",
     log:
         "results/logs/thesis/table_2_17.log",
@@ -207,7 +231,13 @@ rule table_3:
         ),
     output:
         csv="results/thesis/table_3_{target_set}.csv",
-        md="results/thesis/table_3_{target_set}.md",
+        md=report(
+            "results/thesis/table_3_{target_set}.md",
+            caption="../report/table_3.rst",
+            category="Audio",
+            subcategory="Spoken digits ({target_set})",
+            labels={"result": "Table 3 ({target_set})", "format": "table"},
+        ),
         tex="results/thesis/table_3_{target_set}.tex",
     log:
         "results/logs/thesis/table_3_{target_set}.log",
