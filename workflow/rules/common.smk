@@ -33,7 +33,8 @@ def pretrained_file(name):
     return str(REGISTRY[name].path(WEIGHTS_DIR))
 
 
-# Generators imported from public checkpoints instead of trained: gan -> (checkpoint, format).
+# Generators imported from public checkpoints instead of trained: gan -> checkpoint path
+# (IMPORT_FORMATS: the format of each).
 IMPORT_FORMATS = {
     "progan": "pytorch_gan_zoo",
     "stylegan2": "rosinality",
