@@ -70,8 +70,12 @@ format: setup
 	$(BIN)/ruff format src tests workflow/scripts benchmarks
 	$(BIN)/snakefmt Snakefile workflow/rules
 
+# Speed ratios measured side by side (see docs/benchmarks.md); DAG overheads need a finished run.
 bench: setup
 	$(BIN)/python benchmarks/bench_sampling.py
+	$(BIN)/python benchmarks/bench_inversion.py
+	@if [ -d results/benchmarks ]; then $(BIN)/python benchmarks/bench_dag.py . ; \
+	 else echo "bench_dag.py: run 'make run' first (it measures a finished run)"; fi
 
 # The rule graph of the embedded default, as shown in the README (graphviz's dot).
 rulegraph: setup test-deps

@@ -1,9 +1,8 @@
 """Snakemake adapter of rule train_facenet."""
 
-from ganinv.train.facenet import FaceNetTraining, train_facenet
-
 from ganinv.runtime import resolve_device
 from ganinv.scripting import run
+from ganinv.train.facenet import FaceNetTraining, train_facenet
 
 
 def main(smk):
