@@ -48,14 +48,13 @@ def main() -> None:
     parser.add_argument("--configfile", nargs="*", default=[])
     parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args()
-    base = [sys.executable, "-m", "snakemake", "--cores", "2"]
-    if args.configfile:
-        base += ["--configfile", *args.configfile]
+    base = [sys.executable, "-m", "snakemake", "all", "--cores", "2"]
+    configs = ["--configfile", *args.configfile] if args.configfile else []
     dry, noop = [], []
     for _ in range(args.repeats):
-        seconds, _ = timed([*base, "-n", "--quiet", "all"], args.workdir)
+        seconds, _ = timed([*base, "-n", *configs], args.workdir)
         dry.append(seconds)
-        seconds, output = timed([*base, "--quiet", "all"], args.workdir)
+        seconds, output = timed([*base, *configs], args.workdir)
         if "Nothing to be done" not in output:
             sys.exit(f"the run in {args.workdir} is not finished (the rerun had work to do)")
         noop.append(seconds)
