@@ -11,7 +11,6 @@ Without a network it fails at once with the list of files to place by hand.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import os
 import socket
@@ -23,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ganinv.atomic import atomic_path
-from ganinv.runtime import UserError
+from ganinv.runtime import LOG_FORMAT, UserError, file_sha256
 
 log = logging.getLogger(__name__)
 
@@ -155,11 +154,7 @@ def manual_instructions(paths: Iterable[str | os.PathLike], root: str | os.PathL
 
 def check_digest(path: str | os.PathLike, entry: WeightsFile) -> None:
     """UserError unless the file's SHA-256 matches the pinned digest (or hub prefix)."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    hexdigest = digest.hexdigest()
+    hexdigest = file_sha256(path)
     if entry.sha256 and hexdigest != entry.sha256:
         raise UserError(f"{path}: sha256 {hexdigest} differs from the pinned {entry.sha256}")
     if entry.hash_prefix and not hexdigest.startswith(entry.hash_prefix):
@@ -257,7 +252,7 @@ def fetch_logged(
     would delete weights the user placed by hand.
     """
     handler = logging.FileHandler(log_path, mode="w")
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler.setFormatter(logging.Formatter(LOG_FORMAT))
     log.addHandler(handler)
     try:
         return fetch_file(path, root, retries=retries)

@@ -14,6 +14,7 @@ import torch
 from torch import nn
 
 from ganinv.atomic import atomic_path
+from ganinv.models.checkpoints import check_state_dict
 from ganinv.runtime import UserError
 
 MODEL_FORMAT = "ganinv-model"
@@ -101,23 +102,11 @@ def load_model(
             f"{path} holds a '{architecture}' model, but a '{expected_architecture}' was expected"
         )
     module = architecture_class(architecture)(**payload["kwargs"])
-    missing, unexpected = _key_mismatch(module.state_dict(), payload["state_dict"])
-    if missing or unexpected:
-        raise UserError(
-            f"{path}: state_dict does not fit {architecture}({payload['kwargs']}); "
-            f"missing keys {missing[:5]}, unexpected keys {unexpected[:5]}"
-        )
-    try:
-        module.load_state_dict(payload["state_dict"])
-    except RuntimeError as exc:
-        raise UserError(f"{path}: tensor shapes do not fit {architecture}: {exc}") from None
+    check_state_dict(
+        module.state_dict(), payload["state_dict"], path, f"{architecture}({payload['kwargs']})"
+    )
+    module.load_state_dict(payload["state_dict"])
     return module.to(device).eval(), dict(payload.get("meta", {}))
-
-
-def _key_mismatch(expected: Mapping[str, Any], found: Mapping[str, Any]) -> tuple[list, list]:
-    missing = sorted(set(expected) - set(found))
-    unexpected = sorted(set(found) - set(expected))
-    return missing, unexpected
 
 
 def _plain(value: Any) -> Any:
