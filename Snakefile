@@ -42,6 +42,10 @@ include: "workflow/rules/metrics.smk"
 include: "workflow/rules/figures.smk"
 
 
+onstart:
+    check_results_folder()
+
+
 onerror:
     report_missing_weights()
 

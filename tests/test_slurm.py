@@ -20,21 +20,23 @@ import time
 from collections import Counter
 from pathlib import Path
 
-import numpy as np
-import pandas as pd
 import pytest
 import yaml
 
-from .workflow_helpers import REPO, SNAKEMAKE, copy_workflow, planned_jobs, snakemake
+from .workflow_helpers import (
+    REPO,
+    SNAKEMAKE,
+    assert_tables_equal,
+    copy_workflow,
+    planned_jobs,
+)
 
 PROFILE = REPO / "profiles" / "slurm" / "config.yaml"
 RULE_FILES = [REPO / "Snakefile", *sorted((REPO / "workflow" / "rules").glob("*.smk"))]
-# Wall-clock limits (2 busy cores): the smoke preset takes ~4 min locally.
+# Wall-clock limit (2 busy cores): the smoke preset takes ~3-4 min locally.
 SLURM_RUN_LIMIT_S = 1200
-LOCAL_RUN_LIMIT_S = 900
 # Memory asked per job on the test node (the smoke jobs use well under 1 GB).
 TEST_MEM_MB = 1500
-TABLES = ("table_2_3.csv", "table_3_generated.csv", "table_3_real.csv")
 
 
 def _rule_blocks() -> dict[str, str]:
@@ -302,16 +304,6 @@ def cluster():
 
 
 @pytest.fixture(scope="module")
-def local_run(tmp_path_factory):
-    """The smoke preset run locally, for the reference tables."""
-    workdir = copy_workflow(tmp_path_factory.mktemp("local"))
-    start = time.monotonic()
-    snakemake(workdir, timeout=LOCAL_RUN_LIMIT_S)
-    print(f"local smoke run: {time.monotonic() - start:.0f} s")
-    return workdir
-
-
-@pytest.fixture(scope="module")
 def slurm_run(cluster, tmp_path_factory):
     """The smoke preset through SLURM: (workdir, snakemake's output)."""
     base = tmp_path_factory.mktemp("slurm")
@@ -378,22 +370,6 @@ def test_every_non_local_job_runs_in_slurm(slurm_run):
 
 @pytest.mark.slurm
 @pytest.mark.workflow
-def test_slurm_tables_equal_the_local_run(slurm_run, local_run):
-    workdir = slurm_run[0]
-    identical = True
-    for name in TABLES:
-        through_slurm = pd.read_csv(workdir / "results" / "thesis" / name)
-        local = pd.read_csv(local_run / "results" / "thesis" / name)
-        assert list(through_slurm.columns) == list(local.columns)
-        timing = [column for column in local.columns if column.startswith("seconds")]
-        assert timing  # the timing columns exist and are the only ones left out
-        through_slurm, local = through_slurm.drop(columns=timing), local.drop(columns=timing)
-        numeric = local.select_dtypes("number").columns
-        assert len(numeric) >= 4
-        pd.testing.assert_frame_equal(
-            through_slurm.drop(columns=numeric), local.drop(columns=numeric)
-        )
-        a, b = through_slurm[numeric].to_numpy(float), local[numeric].to_numpy(float)
-        np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-9, equal_nan=True, err_msg=name)
-        identical &= np.array_equal(a, b, equal_nan=True)
+def test_slurm_tables_equal_the_local_run(slurm_run, smoke_run):
+    identical = assert_tables_equal(slurm_run[0], smoke_run)
     print(f"SLURM tables bit-identical to the local run: {identical}")

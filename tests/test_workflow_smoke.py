@@ -21,17 +21,9 @@ from ganinv.data.h5io import read_h5
 from ganinv.models.files import load_model
 from ganinv.runtime import file_sha256
 
-from .workflow_helpers import copy_workflow, planned_jobs, snakemake
+from .workflow_helpers import copy_workflow, planned_jobs, snakemake, unwritable
 
 pytestmark = pytest.mark.workflow
-
-
-@pytest.fixture(scope="module")
-def smoke_run(tmp_path_factory):
-    """One full smoke run, shared by the tests of this module."""
-    workdir = copy_workflow(tmp_path_factory.mktemp("smoke"))
-    snakemake(workdir)
-    return workdir
 
 
 def test_smoke_run_produces_every_output(smoke_run):
@@ -45,7 +37,7 @@ def test_smoke_run_produces_every_output(smoke_run):
     for name in ("loss.csv", "quality.csv", "training_curves.png", "grid_stage3.png"):
         assert (results / "progan" / name).stat().st_size > 0
     generator, meta = load_model(results / "progan" / "generator.pt", "progan.Generator")
-    assert generator.z_dim == 64 and meta["steps"] == 500
+    assert generator.z_dim == 64 and meta["steps"] == 250
     for name, n in (("encoder_train", 200), ("test", 50)):
         arrays, attrs = read_h5(results / "samples" / f"{name}.h5")
         assert arrays["z"].shape == (n, 64) and arrays["z"].dtype == np.float32
@@ -58,7 +50,7 @@ def test_smoke_run_produces_every_output(smoke_run):
     assert not np.allclose(test_z, train_z[:50])
     with open(results / "progan" / "loss.csv") as handle:
         rows = list(csv.DictReader(handle))
-    assert int(rows[-1]["step"]) == 500 and {r["stage"] for r in rows} == {"0", "1", "2", "3"}
+    assert int(rows[-1]["step"]) == 250 and {r["stage"] for r in rows} == {"0", "1", "2", "3"}
 
 
 def test_table_2_3_and_figures(smoke_run):
@@ -76,7 +68,7 @@ def test_table_2_3_and_figures(smoke_run):
     assert list(ablation["method"]) == ["pixel_resnet", "z_perceptual", "full"]
     for name in ("figure_reconstructions", "figure_psnr_iterations", "figure_encoder_training"):
         assert (thesis / f"{name}.png").stat().st_size > 10_000
-    # The encoder is a single forward pass: far faster per image than 200 GD iterations.
+    # The encoder is a single forward pass: far faster per image than 100 GD iterations.
     by = table.set_index("method")
     assert by.loc["gd", "seconds_per_image"] > 20 * by.loc["encoder", "seconds_per_image"]
     # The hybrid starts where the encoder ends and only improves on it.
@@ -241,6 +233,20 @@ def test_invalid_config_is_rejected_before_any_job(tmp_path):
     assert not (workdir / "results").exists()
 
 
+def test_unwritable_results_folder_is_one_message_before_any_job(tmp_path):
+    workdir = copy_workflow(tmp_path / "readonly")
+    results = workdir / "results"
+    results.mkdir()
+    with unwritable(results):
+        result = snakemake(workdir, "--", "results/faces/data/train.h5", check=False)
+    output = result.stdout + result.stderr
+    assert result.returncode != 0
+    assert f"ganinv: cannot write to the results folder '{results.resolve()}'" in output
+    assert "chmod -R u+w results" in output and "Traceback" not in output
+    assert "Error in rule" not in output  # caught before the first job, not by it
+    assert list(results.iterdir()) == []  # no job ran, nothing was written
+
+
 def _report_json(html: str, name: str):
     """One of the JSON values the Snakemake HTML report embeds in its own script element
     (``<script id="name">var name = ...;</script>``; ``-`` in the id is ``_`` in the variable)."""
@@ -281,7 +287,7 @@ def test_report_collects_thesis_outputs(smoke_run, tmp_path):
     caption = captions["results/thesis/table_2_3.md"]
     # The caption's Jinja (params) is rendered and it shows the Markdown table, thesis numbers
     # included.
-    assert "Thesis Table 2.3" in caption and "(preset smoke)" in caption and "GD-200" in caption
+    assert "Thesis Table 2.3" in caption and "(preset smoke)" in caption and "GD-100" in caption
     assert "psnr_db (thesis)" in caption and "19.060" in caption
     assert "held-out voices" in captions["results/thesis/table_3_real.md"]
     assert "the first 4 clips" in captions["results/thesis/audio/real_gd.wav"]

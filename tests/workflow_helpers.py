@@ -2,13 +2,23 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
+import pandas as pd
+import pytest
+
 REPO = Path(__file__).resolve().parents[1]
+# The metric tables of the thesis (results/thesis/*.csv) compared between runs.
+TABLES = (
+    "table_2_3.csv", "table_1_ablation.csv", "table_real_faces.csv", "table_2_17.csv",
+    "table_3_generated.csv", "table_3_real.csv",
+)  # fmt: skip
 WORKFLOW_FILES = ("Snakefile", "config.yaml", "workflow", "presets", "profiles", "envs")
 SNAKEMAKE = [sys.executable, "-m", "snakemake"]
 
@@ -63,3 +73,42 @@ def planned_jobs(result: subprocess.CompletedProcess) -> dict[str, int]:
                 jobs[parts[0]] = int(parts[1])
             break
     return jobs
+
+
+def assert_tables_equal(run_a: Path, run_b: Path) -> bool:
+    """The thesis tables of two runs agree in every column but the wall-clock ones (``seconds*``);
+    numbers within 1e-6 relative. Returns whether they are bit-identical."""
+    identical = True
+    for name in TABLES:
+        a = pd.read_csv(run_a / "results" / "thesis" / name)
+        b = pd.read_csv(run_b / "results" / "thesis" / name)
+        assert list(a.columns) == list(b.columns), name
+        timing = [column for column in a.columns if column.startswith("seconds")]
+        assert timing, name  # the timing columns exist and are the only ones left out
+        a, b = a.drop(columns=timing), b.drop(columns=timing)
+        numeric = a.select_dtypes("number").columns
+        assert len(numeric) >= 4, name
+        pd.testing.assert_frame_equal(a.drop(columns=numeric), b.drop(columns=numeric))
+        x, y = a[numeric].to_numpy(float), b[numeric].to_numpy(float)
+        np.testing.assert_allclose(x, y, rtol=1e-6, atol=1e-9, equal_nan=True, err_msg=name)
+        identical &= bool(np.array_equal(x, y, equal_nan=True))
+    return identical
+
+
+@contextlib.contextmanager
+def unwritable(folder):
+    """Make ``folder`` unwritable for this user: chmod for a normal user; root ignores modes, so
+    for root the folder is made immutable (chattr +i, as a read-only mount would)."""
+    if os.geteuid() != 0:
+        folder.chmod(0o555)
+        try:
+            yield
+        finally:
+            folder.chmod(0o755)
+        return
+    if subprocess.run(["chattr", "+i", str(folder)], capture_output=True).returncode != 0:
+        pytest.skip("as root, chattr +i is needed to make a folder unwritable; it failed here")
+    try:
+        yield
+    finally:
+        subprocess.run(["chattr", "-i", str(folder)], check=True)

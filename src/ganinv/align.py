@@ -13,16 +13,19 @@ import logging
 import os
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import h5py
 import numpy as np
-import torch
 from PIL import Image
 
 from ganinv.atomic import atomic_path
 from ganinv.data.h5io import base_provenance, write_h5
 from ganinv.progress import progress
 from ganinv.runtime import UserError, resolve_device
+
+if TYPE_CHECKING:  # imported by make_detector, the only step that needs it
+    import torch
 
 LOGGER = logging.getLogger("ganinv.align")
 PHOTO_SUFFIXES = (".jpg", ".jpeg", ".png")
@@ -81,6 +84,8 @@ def make_detector(device: str | torch.device = "cpu"):
         raise UserError(
             "face alignment needs facenet-pytorch: install it (pip install facenet-pytorch)"
         ) from None
+    import torch
+
     if not isinstance(device, torch.device):
         device = resolve_device(str(device))
     return MTCNN(keep_all=True, post_process=False, device=device)

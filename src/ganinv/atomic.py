@@ -12,6 +12,8 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
+from ganinv.runtime import UserError
+
 
 @contextlib.contextmanager
 def atomic_path(path: str | os.PathLike, suffix: str | None = None) -> Iterator[Path]:
@@ -20,12 +22,18 @@ def atomic_path(path: str | os.PathLike, suffix: str | None = None) -> Iterator[
     The temporary name keeps the final suffix (libraries such as PIL pick the format from it).
     """
     final = Path(path)
-    final.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(
-        prefix=f".tmp-{final.stem}-",
-        suffix=suffix if suffix is not None else final.suffix,
-        dir=final.parent,
-    )
+    try:
+        final.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp_name = tempfile.mkstemp(
+            prefix=f".tmp-{final.stem}-",
+            suffix=suffix if suffix is not None else final.suffix,
+            dir=final.parent,
+        )
+    except PermissionError as exc:
+        raise UserError(
+            f"cannot write {final}: {exc.strerror} in '{exc.filename or final.parent}'; "
+            "make that folder writable for this user"
+        ) from None
     os.close(fd)
     tmp = Path(tmp_name)
     try:

@@ -3,23 +3,30 @@
 from __future__ import annotations
 
 import os
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
-import torch
 from PIL import Image
-from torchvision.utils import make_grid
 
 from ganinv.atomic import atomic_path
+
+# torch and pandas are imported by the functions that use them: a job pays for what it draws
+# (inversion and sampling jobs use only from_uint8 / to_uint8; curve figures need no torch).
+if TYPE_CHECKING:
+    import torch
 
 
 def from_uint8(images: torch.Tensor, device: torch.device | str | None = None) -> torch.Tensor:
     """Map uint8 images [0, 255] to float32 in [-1, 1] (the networks' range), on ``device``."""
+    import torch
+
     return images.to(device=device, dtype=torch.float32).div_(127.5).sub_(1.0)
 
 
 def to_uint8(images: torch.Tensor) -> torch.Tensor:
     """Map generator output in [-1, 1] (float NCHW) to uint8 [0, 255], rounding."""
+    import torch
+
     return ((images.clamp(-1.0, 1.0) + 1.0) * 127.5).round().to(torch.uint8)
 
 
@@ -31,6 +38,9 @@ def save_image_grid(
     upscale: int = 1,
 ) -> None:
     """Save uint8 NCHW images as one PNG grid (``upscale`` > 1 enlarges pixels for viewing)."""
+    import torch
+    from torchvision.utils import make_grid  # ~2 s to import: only steps that draw grids pay it
+
     tensor = torch.as_tensor(np.asarray(images))
     if tensor.dtype != torch.uint8 or tensor.ndim != 4:
         raise ValueError(f"expected uint8 NCHW images, got {tensor.dtype} {tuple(tensor.shape)}")
@@ -53,6 +63,8 @@ def plot_gan_training(
 
     With a ``stage`` column (progressive growing) the stage boundaries are drawn dotted.
     """
+    import pandas as pd
+
     plt = pyplot()
 
     losses = pd.read_csv(loss_csv)
@@ -165,6 +177,8 @@ def plot_psnr_iterations(
 
 def plot_encoder_training(curves: dict[str, str | os.PathLike], out_png: str | os.PathLike) -> None:
     """Training loss and validation PSNR of each encoder variant."""
+    import pandas as pd
+
     plt = pyplot()
     fig, (ax_loss, ax_psnr) = plt.subplots(1, 2, figsize=(11, 4), constrained_layout=True)
     for variant, path in curves.items():

@@ -13,9 +13,12 @@ import random
 import sys
 from collections.abc import Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-import torch
+
+if TYPE_CHECKING:
+    import torch
 
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
@@ -38,6 +41,8 @@ def derive_seed(global_seed: int, *names: object) -> int:
 
 def seed_everything(seed: int) -> None:
     """Seed Python, NumPy and torch (all devices) for repeatable runs."""
+    import torch
+
     random.seed(seed)
     np.random.seed(seed % 2**32)
     torch.manual_seed(seed)
@@ -45,6 +50,8 @@ def seed_everything(seed: int) -> None:
 
 def resolve_device(name: str) -> torch.device:
     """Map the config's ``device`` (auto, cpu, cuda or cuda:N) to a torch device."""
+    import torch
+
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     if name.startswith("cuda") and not torch.cuda.is_available():
@@ -59,14 +66,27 @@ def resolve_device(name: str) -> torch.device:
 
 def device_description(device: torch.device) -> str:
     """A human-readable name of the device (GPU model or CPU with thread count)."""
+    import torch
+
     if device.type == "cuda":
         return torch.cuda.get_device_name(device)
     return f"cpu ({torch.get_num_threads()} threads)"
 
 
 def configure_torch(threads: int, deterministic: bool = True) -> None:
-    """Set the CPU thread count and make CPU kernels deterministic."""
-    torch.set_num_threads(max(1, int(threads)))
+    """Set the CPU thread count and make CPU kernels deterministic.
+
+    A step that has not imported torch (tables, most figures) is not made to import it: start-up of
+    torch (and of its teardown at exit) costs ~2 s per job. The thread count still reaches a later
+    import through OMP_NUM_THREADS / MKL_NUM_THREADS.
+    """
+    threads = max(1, int(threads))
+    if "torch" not in sys.modules:
+        os.environ["OMP_NUM_THREADS"] = os.environ["MKL_NUM_THREADS"] = str(threads)
+        return
+    import torch
+
+    torch.set_num_threads(threads)
     if deterministic:
         # warn_only: a few CUDA kernels have no deterministic version; CPU runs are exact.
         torch.use_deterministic_algorithms(True, warn_only=True)
@@ -121,3 +141,26 @@ def file_sha256(path: str | os.PathLike, chunk: int = 1 << 20) -> str:
         while block := handle.read(chunk):
             digest.update(block)
     return digest.hexdigest()
+
+
+def check_writable_folder(path: str | os.PathLike, what: str = "results folder") -> Path:
+    """Create ``path`` if needed and prove a file can be written in it; else one clear UserError.
+
+    Called before any job runs, so that an unwritable folder (permissions, a read-only mount, a
+    file in the way) is reported once instead of as a failure of the first job that writes there.
+    """
+    import tempfile
+
+    folder = Path(path)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=folder, prefix=".ganinv-write-test-"):
+            pass
+    except OSError as exc:
+        reason = exc.strerror or type(exc).__name__
+        raise UserError(
+            f"cannot write to the {what} '{folder.resolve()}' ({reason}); make it writable "
+            f"(e.g. chmod -R u+w {folder}) or run snakemake in a folder you can write to "
+            "(snakemake --directory DIR)"
+        ) from None
+    return folder

@@ -6,7 +6,7 @@ import re
 import sys
 
 from ganinv.config import ConfigError, validate_config
-from ganinv.runtime import derive_seed
+from ganinv.runtime import UserError, check_writable_folder, derive_seed
 from ganinv.weights import (
     REGISTRY,
     fetch_logged,
@@ -22,6 +22,14 @@ try:
     )
 except ConfigError as exc:
     sys.exit(f"ganinv: {exc}")
+
+
+def check_results_folder():
+    """Before the first job (onstart; not on dry runs): results/ must be writable."""
+    try:
+        check_writable_folder("results")
+    except UserError as exc:
+        sys.exit(f"ganinv: {exc}")
 
 
 PRETRAINED = config["pretrained"]

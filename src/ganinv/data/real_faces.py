@@ -16,12 +16,11 @@ from __future__ import annotations
 import logging
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import h5py
 import numpy as np
 import pandas as pd
-import torch
-import torch.nn.functional as F
 
 from ganinv.align import AlignedFace, align_images, manifest_fields, read_photo_folder
 from ganinv.atomic import atomic_path
@@ -34,6 +33,9 @@ from ganinv.data.h5io import (
     write_h5,
 )
 from ganinv.runtime import UserError
+
+if TYPE_CHECKING:  # torch is imported where it is used: splitting gallery/probes needs none
+    import torch
 
 log = logging.getLogger("ganinv")
 
@@ -55,6 +57,9 @@ def _resize(images: np.ndarray, size: int) -> np.ndarray:
     """uint8 NCHW images resized to size x size (antialiased area-like bilinear)."""
     if images.shape[-1] == size and images.shape[-2] == size:
         return images
+    import torch
+    import torch.nn.functional as F
+
     x = torch.from_numpy(images).float()
     y = F.interpolate(x, size=(size, size), mode="bilinear", antialias=True, align_corners=False)
     return y.round().clamp(0, 255).to(torch.uint8).numpy()

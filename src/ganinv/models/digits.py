@@ -18,7 +18,6 @@ from collections.abc import Sequence
 
 import torch
 from torch import nn
-from torchvision.models.resnet import BasicBlock
 
 from ganinv.models.spectral import Spectral
 from ganinv.runtime import UserError
@@ -27,6 +26,8 @@ DIGIT_NAMES = ("zero", "one", "two", "three", "four", "five", "six", "seven", "e
 
 
 def _stage(inplanes: int, planes: int, stride: int, blocks: int) -> nn.Sequential:
+    from torchvision.models.resnet import BasicBlock  # ~2 s to import: only when built
+
     downsample = None
     if stride != 1 or inplanes != planes:
         downsample = nn.Sequential(

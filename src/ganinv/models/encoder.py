@@ -10,7 +10,6 @@ from collections.abc import Sequence
 
 import torch.nn.functional as F
 from torch import Tensor, nn
-from torchvision.models import resnet18
 
 
 class ResNetEncoder(nn.Module):
@@ -31,6 +30,8 @@ class ResNetEncoder(nn.Module):
             )
         self.z_dim = int(z_dim)
         self.input_size = int(input_size)
+        from torchvision.models import resnet18  # imported here: ~2 s, only steps that build one
+
         backbone = resnet18(weights=None)
         if in_channels != 3:
             backbone.conv1 = nn.Conv2d(in_channels, 64, 7, stride=2, padding=3, bias=False)

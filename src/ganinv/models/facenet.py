@@ -20,7 +20,6 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 from torch import nn
-from torchvision.models.resnet import BasicBlock
 
 from ganinv.runtime import UserError
 
@@ -39,6 +38,8 @@ def _resize(x: torch.Tensor, size: int) -> torch.Tensor:
 
 
 def _stage(inplanes: int, planes: int, stride: int) -> nn.Sequential:
+    from torchvision.models.resnet import BasicBlock  # ~2 s to import: only when built
+
     downsample = None
     if stride != 1 or inplanes != planes:
         downsample = nn.Sequential(
