@@ -8,7 +8,7 @@ import torch
 from torch import nn
 
 import ganinv.train.encoder as encoder_training
-from ganinv.data.h5io import write_h5
+from ganinv.data.h5io import read_h5, write_h5
 from ganinv.models.encoder import ResNetEncoder
 from ganinv.models.files import load_model, save_model
 from ganinv.models.progan import Generator
@@ -111,3 +111,11 @@ def test_mismatched_inputs_are_user_errors(tiny_setup):
                       _config(real_phase=False), torch.device("cpu"))  # fmt: skip
     with pytest.raises(UserError, match="needs a perceptual network"):
         _train(tiny_setup, "p", _config(perceptual_weight=1.0))
+    z, images = read_h5(tiny_setup / "generated.h5", ["z", "images"])[0].values()
+    z[3, 0], z[7, 5] = np.nan, np.inf
+    write_h5(tiny_setup / "nan.h5", {"z": z, "images": images})
+    with pytest.raises(UserError, match=r"2 latent\(s\) contain NaN or inf \(rows 3, 7\)"):
+        train_encoder(tiny_setup / "g.pt", tiny_setup / "nan.h5", None, None,
+                      tiny_setup / "e.pt", tiny_setup / "e.csv", tiny_setup / "w",
+                      _config(real_phase=False), torch.device("cpu"))  # fmt: skip
+    assert not (tiny_setup / "e.pt").exists()

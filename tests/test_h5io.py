@@ -2,7 +2,14 @@ import h5py
 import numpy as np
 import pytest
 
-from ganinv.data.h5io import H5Writer, check_images, read_attrs, read_h5, write_h5
+from ganinv.data.h5io import (
+    H5Writer,
+    check_images,
+    check_latents,
+    read_attrs,
+    read_h5,
+    write_h5,
+)
 from ganinv.runtime import UserError
 
 
@@ -81,3 +88,17 @@ def test_written_files_get_normal_permissions(tmp_path):
     umask = os.umask(0)
     os.umask(umask)
     assert path.stat().st_mode & 0o777 == 0o666 & ~umask
+
+
+def test_check_latents_rejects_nan_inf_and_wrong_shapes():
+    z = np.zeros((10, 4), np.float32)
+    check_latents(z, "ok.h5")
+    z[[2, 5, 6], 1] = [np.nan, np.inf, -np.inf]
+    with pytest.raises(
+        UserError, match=r"bad.h5: 3 latent\(s\) contain NaN or inf \(rows 2, 5, 6\)"
+    ):
+        check_latents(z, "bad.h5")
+    with pytest.raises(UserError, match="float array"):
+        check_latents(np.zeros((10, 4), np.int64), "int.h5")
+    with pytest.raises(UserError, match=r"\[N, z_dim\]"):
+        check_latents(np.zeros(10, np.float32), "flat.h5")

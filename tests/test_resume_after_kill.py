@@ -43,12 +43,19 @@ TRAINING_JOBS = [
 RESUMED = re.compile(r"resuming from \S+ at step (\d+) of (\d+)")
 
 
+# Rewritten in place by a rerun (not replaced by rename): copied, not hard-linked.
+COPIED = (".snakemake", "logs", "benchmarks")
+
+
 def _link_copy(source: Path, destination: Path) -> Path:
-    """The finished run, hard-linked (same bytes and mtimes, no copying); Snakemake's metadata
-    copied. Outputs are replaced by rename, so the source run is never modified."""
+    """The finished run, hard-linked (same bytes and mtimes, no copying). Outputs are replaced by
+    rename, so the shared run is never modified; Snakemake's metadata, logs and benchmark files,
+    which are rewritten in place, are real copies."""
     shutil.copytree(source, destination, copy_function=os.link,
-                    ignore=shutil.ignore_patterns(".snakemake"))  # fmt: skip
+                    ignore=shutil.ignore_patterns(*COPIED))  # fmt: skip
     shutil.copytree(source / ".snakemake", destination / ".snakemake")
+    for folder in ("logs", "benchmarks"):
+        shutil.copytree(source / "results" / folder, destination / "results" / folder)
     return destination
 
 

@@ -172,6 +172,21 @@ def check_images(images: np.ndarray, source: str, resolution: int | None = None)
         )
 
 
+def check_latents(z: np.ndarray, source: str) -> None:
+    """Latents must be a finite float matrix [N, z_dim]; NaN or inf means a corrupt file."""
+    if z.ndim != 2 or not np.issubdtype(z.dtype, np.floating):
+        raise UserError(
+            f"{source}: latents z must be a float array [N, z_dim], found {z.dtype} {z.shape}"
+        )
+    bad = np.flatnonzero(~np.isfinite(z).all(axis=1))
+    if bad.size:
+        shown = ", ".join(map(str, bad[:5])) + (" ..." if bad.size > 5 else "")
+        raise UserError(
+            f"{source}: {bad.size} latent(s) contain NaN or inf (rows {shown}); the file is "
+            "corrupt or was written by a diverged run: delete it and rerun the rule that makes it"
+        )
+
+
 def check_audio(audio: np.ndarray, source: str, samples: int | None = None) -> None:
     """Audio must be float32 [N, 1, T] (and T == ``samples`` when given)."""
     if audio.dtype != np.float32:

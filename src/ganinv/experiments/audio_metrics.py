@@ -19,7 +19,7 @@ import pandas as pd
 import torch
 
 from ganinv.atomic import atomic_path
-from ganinv.data.h5io import read_attrs, read_h5
+from ganinv.data.h5io import check_latents, read_attrs, read_h5
 from ganinv.metrics.audio import (
     digit_accuracy,
     inception_score,
@@ -58,6 +58,8 @@ def compute_audio_metrics(
     attrs = read_attrs(inversion_h5)
     wanted = ["audio", "z"] if target_set == "generated" else ["audio", "label"]
     targets, _ = read_h5(targets_h5, wanted)
+    if "z" in targets:
+        check_latents(targets["z"], str(targets_h5))
     if inverted["reconstructions"].shape != targets["audio"].shape:
         raise UserError(
             f"{inversion_h5} has reconstructions {inverted['reconstructions'].shape} but "

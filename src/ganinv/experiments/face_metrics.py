@@ -21,7 +21,7 @@ import torch
 
 from ganinv.atomic import atomic_path
 from ganinv.data.faces import ATTRIBUTE_NAMES, IDENTITY_ATTRIBUTES
-from ganinv.data.h5io import read_attrs, read_h5
+from ganinv.data.h5io import check_latents, read_attrs, read_h5
 from ganinv.metrics.distribution import (
     fid_inception_available,
     frechet_distance,
@@ -102,6 +102,7 @@ def compute_face_metrics(
     inverted, _ = read_h5(inversion_h5, ["z", "reconstructions", "loss", "stopped_at"])
     attrs = read_attrs(inversion_h5)
     targets, _ = read_h5(targets_h5, ["z", "images"])
+    check_latents(targets["z"], str(targets_h5))
     if inverted["reconstructions"].shape != targets["images"].shape:
         raise UserError(
             f"{inversion_h5} has reconstructions {inverted['reconstructions'].shape} but "

@@ -29,7 +29,7 @@ from pathlib import Path
 import torch
 
 from ganinv.curves import CurveWriter
-from ganinv.data.h5io import check_audio, check_images, read_h5
+from ganinv.data.h5io import check_audio, check_images, check_latents, read_h5
 from ganinv.losses import load_perceptual_network, perceptual_distance
 from ganinv.metrics.image import psnr_signed
 from ganinv.metrics.latent import normalize_latent
@@ -149,6 +149,7 @@ def train_encoder(
         p.requires_grad_(False)
     generated, _ = read_h5(generated_path, ["z", key])
     _check_samples(generated[key], str(generated_path), generator, key)
+    check_latents(generated["z"], str(generated_path))
     if generated["z"].shape[1] != generator.z_dim:
         raise UserError(
             f"{generated_path} holds {generated['z'].shape[1]}-d latents but the generator's "
