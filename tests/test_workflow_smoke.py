@@ -37,7 +37,7 @@ def test_smoke_run_produces_every_output(smoke_run):
     for name in ("loss.csv", "quality.csv", "training_curves.png", "grid_stage3.png"):
         assert (results / "progan" / name).stat().st_size > 0
     generator, meta = load_model(results / "progan" / "generator.pt", "progan.Generator")
-    assert generator.z_dim == 64 and meta["steps"] == 250
+    assert generator.z_dim == 64 and meta["steps"] == 180
     for name, n in (("encoder_train", 200), ("test", 50)):
         arrays, attrs = read_h5(results / "samples" / f"{name}.h5")
         assert arrays["z"].shape == (n, 64) and arrays["z"].dtype == np.float32
@@ -50,7 +50,7 @@ def test_smoke_run_produces_every_output(smoke_run):
     assert not np.allclose(test_z, train_z[:50])
     with open(results / "progan" / "loss.csv") as handle:
         rows = list(csv.DictReader(handle))
-    assert int(rows[-1]["step"]) == 250 and {r["stage"] for r in rows} == {"0", "1", "2", "3"}
+    assert int(rows[-1]["step"]) == 180 and {r["stage"] for r in rows} == {"0", "1", "2", "3"}
 
 
 def test_table_2_3_and_figures(smoke_run):
