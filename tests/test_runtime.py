@@ -1,4 +1,8 @@
-"""Device selection: a clear message when CUDA is asked for and absent."""
+"""Device selection (a clear message when CUDA is asked for and absent) and torch settings."""
+
+import os
+import subprocess
+import sys
 
 import pytest
 import torch
@@ -16,3 +20,20 @@ def test_cuda_requested_without_cuda_says_what_to_set():
 def test_unknown_device_is_named():
     with pytest.raises(UserError, match="unknown device 'tpu'"):
         resolve_device("tpu")
+
+
+def test_steps_without_torch_do_not_import_it_and_late_imports_get_the_settings():
+    """Tables and curve figures never import torch (2 s per job); a step that imports it later
+    still runs single-threaded and deterministic once it resolves its device."""
+    code = (
+        "import sys\n"
+        "from ganinv import runtime, plots, tables\n"
+        "runtime.configure_torch(1)\n"
+        "assert 'torch' not in sys.modules and 'torchvision' not in sys.modules\n"
+        "runtime.resolve_device('cpu')\n"
+        "import torch\n"
+        "assert torch.get_num_threads() == 1 and torch.are_deterministic_algorithms_enabled()\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            env={**os.environ, "OMP_NUM_THREADS": "2"}, timeout=120)  # fmt: skip
+    assert result.returncode == 0, result.stderr

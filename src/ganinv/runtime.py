@@ -52,6 +52,8 @@ def resolve_device(name: str) -> torch.device:
     """Map the config's ``device`` (auto, cpu, cuda or cuda:N) to a torch device."""
     import torch
 
+    if _PENDING_TORCH_SETTINGS is not None:  # torch was imported after configure_torch
+        configure_torch(*_PENDING_TORCH_SETTINGS)
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     if name.startswith("cuda") and not torch.cuda.is_available():
@@ -73,17 +75,25 @@ def device_description(device: torch.device) -> str:
     return f"cpu ({torch.get_num_threads()} threads)"
 
 
+# Settings of configure_torch held back until torch is imported (see there).
+_PENDING_TORCH_SETTINGS: tuple[int, bool] | None = None
+
+
 def configure_torch(threads: int, deterministic: bool = True) -> None:
     """Set the CPU thread count and make CPU kernels deterministic.
 
     A step that has not imported torch (tables, most figures) is not made to import it: start-up of
     torch (and of its teardown at exit) costs ~2 s per job. The thread count still reaches a later
-    import through OMP_NUM_THREADS / MKL_NUM_THREADS.
+    import through OMP_NUM_THREADS / MKL_NUM_THREADS, and the rest is applied by
+    :func:`resolve_device`, which every step that computes with torch calls first.
     """
+    global _PENDING_TORCH_SETTINGS
     threads = max(1, int(threads))
     if "torch" not in sys.modules:
         os.environ["OMP_NUM_THREADS"] = os.environ["MKL_NUM_THREADS"] = str(threads)
+        _PENDING_TORCH_SETTINGS = (threads, deterministic)
         return
+    _PENDING_TORCH_SETTINGS = None
     import torch
 
     torch.set_num_threads(threads)
