@@ -6,7 +6,7 @@ VENV ?= .venv
 CORES ?= 2
 BIN := $(VENV)/bin
 
-.PHONY: setup system-deps test-deps run smoke test ci lint format bench rulegraph
+.PHONY: setup system-deps test-deps run smoke test ci lint format bench bench-default rulegraph
 
 # Debian packages the workflow calls: espeak-ng renders the audio chapter's spoken digits.
 # Installed with apt-get when missing and we are root; otherwise the command to run is printed.
@@ -76,6 +76,11 @@ bench: setup
 	$(BIN)/python benchmarks/bench_inversion.py
 	@if [ -d results/benchmarks ]; then $(BIN)/python benchmarks/bench_dag.py . ; \
 	 else echo "bench_dag.py: run 'make run' first (it measures a finished run)"; fi
+	$(BIN)/python benchmarks/bench_wall.py --preset smoke
+
+# The whole embedded default from scratch in a scratch folder (about 16 minutes on 2 cores).
+bench-default: setup
+	$(BIN)/python benchmarks/bench_wall.py --preset default
 
 # The rule graph of the embedded default, as shown in the README (graphviz's dot).
 rulegraph: setup test-deps

@@ -1,0 +1,75 @@
+"""Wall time of the whole DAG from scratch (targets on 2 cores: smoke <= 3 min, default <= 20 min).
+
+Usage: python benchmarks/bench_wall.py [--preset smoke|default] [--cores 2] [--keep]
+Copies the workflow definition into a scratch folder, runs ``snakemake --cores N`` there from
+nothing and prints the wall time against the target, the sum and mean of the jobs' own wall times
+(from the ``benchmark:`` files) and the five longest jobs. Shared machines change speed from hour
+to hour, so it also prints the time of ``import torch`` in a fresh interpreter (median of 3) as a
+reference: most small jobs of the smoke preset are dominated by it."""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from bench_dag import peak_rss
+
+REPO = Path(__file__).resolve().parents[1]
+WORKFLOW_FILES = ("Snakefile", "config.yaml", "workflow", "presets", "profiles", "envs")
+TARGET_S = {"smoke": 180, "default": 1200}
+
+
+def import_torch_seconds(repeats: int = 3) -> float:
+    times = []
+    for _ in range(repeats):
+        started = time.perf_counter()
+        subprocess.run([sys.executable, "-c", "import torch"], check=True)
+        times.append(time.perf_counter() - started)
+    return statistics.median(times)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--preset", choices=sorted(TARGET_S), default="smoke")
+    parser.add_argument("--cores", type=int, default=2)
+    parser.add_argument("--keep", action="store_true", help="keep the scratch folder")
+    args = parser.parse_args()
+    scratch = Path(tempfile.mkdtemp(prefix=f"ganinv-wall-{args.preset}-"))
+    for name in WORKFLOW_FILES:
+        source = REPO / name
+        copy = shutil.copytree if source.is_dir() else shutil.copy2
+        copy(source, scratch / name)
+    command = [sys.executable, "-m", "snakemake", "--cores", str(args.cores)]
+    if args.preset != "default":
+        command += ["--configfile", f"presets/{args.preset}.yaml"]
+    reference = import_torch_seconds()
+    print(f"machine reference: import torch {reference:.2f} s (median of 3)")
+    print(f"running {' '.join(command[2:])} in {scratch} ...", flush=True)
+    started = time.perf_counter()
+    result = subprocess.run(command, cwd=scratch, capture_output=True, text=True, check=False)
+    wall = time.perf_counter() - started
+    if result.returncode != 0:
+        sys.exit(f"the run failed:\n{result.stderr[-4000:]}")
+    jobs = peak_rss(scratch)
+    target = TARGET_S[args.preset]
+    print(f"wall time           {wall // 60:.0f} min {wall % 60:04.1f} s for {len(jobs)} jobs "
+          f"({wall / target:.2f} of the {target // 60} min target)")  # fmt: skip
+    seconds = jobs["seconds"]
+    print(f"sum of job times    {seconds.sum():.0f} s, mean {seconds.mean():.2f} s, "
+          f"median {seconds.median():.2f} s")  # fmt: skip
+    longest = jobs.sort_values("seconds", ascending=False).head(5)
+    print(longest[["job", "seconds"]].to_string(index=False))
+    if args.keep:
+        print(f"kept {scratch}")
+    else:
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
