@@ -21,7 +21,6 @@ from pathlib import Path
 from bench_dag import peak_rss
 
 REPO = Path(__file__).resolve().parents[1]
-WORKFLOW_FILES = ("Snakefile", "config.yaml", "workflow", "presets", "profiles", "envs")
 TARGET_S = {"smoke": 180, "default": 1200}
 
 
@@ -40,11 +39,10 @@ def main() -> None:
     parser.add_argument("--cores", type=int, default=2)
     parser.add_argument("--keep", action="store_true", help="keep the scratch folder")
     args = parser.parse_args()
-    scratch = Path(tempfile.mkdtemp(prefix=f"ganinv-wall-{args.preset}-"))
-    for name in WORKFLOW_FILES:
-        source = REPO / name
-        copy = shutil.copytree if source.is_dir() else shutil.copy2
-        copy(source, scratch / name)
+    sys.path.insert(0, str(REPO))  # the tests' copy of the workflow definition: one list of files
+    from tests.workflow_helpers import copy_workflow
+
+    scratch = copy_workflow(Path(tempfile.mkdtemp(prefix=f"ganinv-wall-{args.preset}-")) / "run")
     command = [sys.executable, "-m", "snakemake", "--cores", str(args.cores)]
     if args.preset != "default":
         command += ["--configfile", f"presets/{args.preset}.yaml"]
@@ -68,7 +66,7 @@ def main() -> None:
     if args.keep:
         print(f"kept {scratch}")
     else:
-        shutil.rmtree(scratch, ignore_errors=True)
+        shutil.rmtree(scratch.parent, ignore_errors=True)
 
 
 if __name__ == "__main__":
