@@ -27,6 +27,7 @@ wildcard_constraints:
     experiment="inversion|ablation",
     face_set="|".join(FACE_SETS),
     gan="progan|stylegan2",
+    fgan="|".join(FACE_GANS),
     audio_split="|".join(AUDIO_SPLITS),
     audio_set="|".join(AUDIO_SAMPLE_SETS),
     audio_role="|".join(AUDIO_ROLES),
@@ -54,9 +55,9 @@ rule all:
     default_target: True
     input:
         expand("results/faces/data/{split}.h5", split=FACE_SPLITS),
-        "results/faces/progan/generator.pt",
+        expand("results/faces/{fgan}/generator.pt", fgan=FACE_GANS),
         training_reports(),
-        expand("results/faces/samples/{sample_set}.h5", sample_set=SAMPLE_SETS),
+        expand("results/thesis/table_generators.{ext}", ext=["csv", "md", "tex"]),
         expand("results/thesis/table_2_3.{ext}", ext=["csv", "md", "tex"]),
         expand("results/thesis/table_1_ablation.{ext}", ext=["csv", "md", "tex"]),
         "results/thesis/figure_reconstructions.png",

@@ -11,6 +11,7 @@ from torch import nn
 
 from ganinv.invert import (
     InversionResult,
+    invert,
     invert_encoder,
     invert_gd,
     invert_hybrid,
@@ -212,6 +213,23 @@ def test_stochastic_clipping_writes_back():
     assert all((z.abs() <= 1).all() for z in seen[1:])
     unclipped = invert_gd(generator, targets, iterations=1, lr=lr, z_init=z0)
     assert (unclipped.z[large] > 4).all()
+
+
+def test_stochastic_clipping_bound_follows_the_prior():
+    """A wider interval (the DCGAN's N(0, 1) prior: b = 3) resamples only entries beyond it."""
+    generator = progan()
+    _, targets = make_targets(generator, 3)
+    z0 = torch.zeros(3, 8)
+    z0[:, 0], z0[:, 1] = 2.0, 5.0  # inside [-3, 3] / outside
+    wide = invert_gd(generator, targets, iterations=1, lr=0.01, z_init=z0,
+                     stochastic_clipping=True, clip_bound=3.0)  # fmt: skip
+    assert ((wide.z[:, 0] - 2.0).abs() <= 0.0101).all()  # kept: only the Adam step moved it
+    assert (wide.z[:, 1].abs() <= 3.0).all() and (wide.z[:, 1] != 5.0).all()
+    assert (wide.z.abs() > 1).any()  # values between 1 and 3 survive, unlike with b = 1
+    settings = {"iterations": 1, "lr": 0.01, "stochastic_clipping": True,
+                       "clip_bound": 0.0}  # fmt: skip
+    with pytest.raises(UserError, match="bound must be positive"):
+        invert("gd", generator, targets, settings)
 
 
 def poisoned_loss(sample: int, from_call: int):

@@ -298,3 +298,20 @@ def test_cosines():
     torch.testing.assert_close(orthogonal, torch.zeros(1, dtype=torch.float64))
     with pytest.raises(ValueError):
         embedding_cosine(torch.randn(3, 4), torch.randn(3, 5))
+
+
+def test_frechet_distance_in_the_common_subspace_equals_the_full_dimensional_one():
+    """Fewer samples than dimensions: the isometric projection changes nothing but the cost."""
+    import warnings
+
+    from pytorch_fid.fid_score import calculate_frechet_distance
+
+    rng = np.random.default_rng(3)
+    a = rng.normal(size=(30, 256)) * rng.uniform(0.5, 2.0, size=256)
+    b = rng.normal(size=(45, 256)) + 0.2
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        full = calculate_frechet_distance(a.mean(0), np.cov(a, rowvar=False), b.mean(0),
+                                          np.cov(b, rowvar=False))  # fmt: skip
+    assert frechet_distance(a, b) == pytest.approx(full, rel=1e-6)
+    assert frechet_distance(a, a) == pytest.approx(0.0, abs=1e-6)

@@ -18,6 +18,7 @@ from ganinv.metrics.identity import identification_ranks, identity_centroids, to
 from ganinv.models.facenet import FaceNet
 from ganinv.models.files import save_model
 from ganinv.runtime import UserError
+from ganinv.weights import REGISTRY, check_package_file
 
 
 def test_identification_ranks_follow_cosine_similarity():
@@ -145,27 +146,36 @@ def test_face_set_metrics_identify_reconstructions(face_set, one_thread):
     root, probes = face_set
     _inversion(root / "same.h5", probes)
     _inversion(root / "swapped.h5", probes[[1, 2, 0]])
+    inception = ("inception (TorchScript)", check_package_file(REGISTRY["inception_torchscript"]))
+    common = {"targets_h5": root / "probes.h5", "evaluator": ("in_dag", str(root / "eval.pt")),
+              "generator": "G", "inception": inception, "kid_subsets": 3, "seed": 0,
+              "device": torch.device("cpu")}  # fmt: skip
     results = {}
     for name in ("same", "swapped"):
         results[name] = compute_face_set_metrics(
-            root / f"{name}.h5", root / "probes.h5", ("in_dag", str(root / "eval.pt")),
-            root / f"{name}_pi.csv", root / f"{name}.csv", name, torch.device("cpu"),
-            gallery_h5=root / "gallery.h5",
+            inversion_h5=root / f"{name}.h5", per_image_csv=root / f"{name}_pi.csv",
+            summary_csv=root / f"{name}.csv", label=name, gallery_h5=root / "gallery.h5",
+            **common,
         )  # fmt: skip
     same, swapped = results["same"], results["swapped"]
     assert same["identity_cosine"] == pytest.approx(1.0)
+    assert same["identity_distance"] == pytest.approx(0.0, abs=1e-6)
     assert same["top1"] == same["target_top1"] and same["top5"] == 1.0
     assert swapped["identity_cosine"] < same["identity_cosine"]
     assert swapped["top1"] < same["top1"]
     assert same["n_identities"] == 3 and same["evaluator"] == "in_dag"
+    assert same["n_undetected"] == 0 and same["generator"] == "G"
+    # Identical sets: no distance between their Inception features; a swapped set has some.
+    assert abs(same["fid"]) < 1e-3 < swapped["fid"]
+    assert same["fid_features"] == "inception (TorchScript)"
     per_image = pd.read_csv(root / "swapped_pi.csv")
     assert per_image.columns.tolist() == ["image", "psnr_db", "ssim", "identity_cosine",
-                                          "identity", "rank", "target_rank"]  # fmt: skip
+                                          "identity_distance", "face_found", "identity", "rank",
+                                          "target_rank"]  # fmt: skip
     _inversion(root / "short.h5", probes[:2])
     with pytest.raises(UserError, match="rerun the inversion"):
-        compute_face_set_metrics(root / "short.h5", root / "probes.h5",
-                                 ("in_dag", str(root / "eval.pt")), root / "x.csv",
-                                 root / "y.csv", "short", torch.device("cpu"))  # fmt: skip
+        compute_face_set_metrics(inversion_h5=root / "short.h5", per_image_csv=root / "x.csv",
+                                 summary_csv=root / "y.csv", label="short", **common)  # fmt: skip
 
 
 def _summary(path, top1, **extra):

@@ -35,8 +35,8 @@ TRAINING_JOBS = [
      "faces/train_facenet_perceptual"),
     ("train_digit_classifier", "audio/classifier/perceptual.pt",
      "audio/classifier/work_perceptual", "audio/train_classifier_perceptual"),
-    ("train_encoder", "faces/encoder/full.pt", "faces/encoder/work_full",
-     "faces/train_encoder_full"),
+    ("train_encoder", "faces/dcgan/encoder/full.pt", "faces/dcgan/encoder/work_full",
+     "faces/train_encoder_dcgan_full"),
     ("train_audio_encoder", "audio/encoder/encoder.pt", "audio/encoder/work",
      "audio/train_encoder"),
 ]  # fmt: skip

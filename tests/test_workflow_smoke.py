@@ -38,16 +38,24 @@ def test_smoke_run_produces_every_output(smoke_run):
         assert (results / "progan" / name).stat().st_size > 0
     generator, meta = load_model(results / "progan" / "generator.pt", "progan.Generator")
     assert generator.z_dim == 64 and meta["steps"] == 180
-    for name, n in (("encoder_train", 200), ("test", 50)):
-        arrays, attrs = read_h5(results / "samples" / f"{name}.h5")
-        assert arrays["z"].shape == (n, 64) and arrays["z"].dtype == np.float32
-        assert arrays["images"].shape == (n, 3, 32, 32) and arrays["images"].dtype == np.uint8
-        assert attrs["generator_sha256"] == file_sha256(results / "progan" / "generator.pt")
-        assert attrs["prior"] == "normal" and len(attrs["config_hash"]) == 64
-    # The two sets have separate seeds.
-    test_z = read_h5(results / "samples" / "test.h5", ["z"])[0]["z"]
-    train_z = read_h5(results / "samples" / "encoder_train.h5", ["z"])[0]["z"]
-    assert not np.allclose(test_z, train_z[:50])
+    # The chapter's face GAN is the pretrained DCGAN; ProGAN serves the real-face experiment.
+    for gan, sets, z_dim, side in (
+        ("dcgan", (("encoder_train", 200), ("test", 50), ("encoder_real", 100)), 100, 64),
+        ("progan", (("encoder_train", 200), ("test", 50)), 64, 32),
+    ):
+        for name, n in sets:
+            arrays, attrs = read_h5(results / gan / "samples" / f"{name}.h5")
+            assert arrays["z"].shape == (n, z_dim) and arrays["z"].dtype == np.float32
+            assert arrays["images"].shape == (n, 3, side, side)
+            assert arrays["images"].dtype == np.uint8
+            assert attrs["generator_sha256"] == file_sha256(results / gan / "generator.pt")
+            assert attrs["prior"] == "normal" and len(attrs["config_hash"]) == 64
+        # The sets have separate seeds.
+        test_z = read_h5(results / gan / "samples" / "test.h5", ["z"])[0]["z"]
+        train_z = read_h5(results / gan / "samples" / "encoder_train.h5", ["z"])[0]["z"]
+        assert not np.allclose(test_z, train_z[:50])
+    _, meta = load_model(results / "dcgan" / "generator.pt", "dcgan.Generator")
+    assert meta["checkpoint_format"] == "dcgan_tutorial"
     with open(results / "progan" / "loss.csv") as handle:
         rows = list(csv.DictReader(handle))
     assert int(rows[-1]["step"]) == 180 and {r["stage"] for r in rows} == {"0", "1", "2", "3"}
@@ -61,11 +69,18 @@ def test_table_2_3_and_figures(smoke_run):
                 "seconds_total", "seconds_per_image"]  # fmt: skip
     assert set(required) <= set(table.columns)
     assert (table["n_images"] == 50).all() and table["psnr_db"].notna().all()
+    # Every number says what produced it: the pretrained DCGAN, dlib, Inception features.
+    assert table["generator"].str.contains("DCGAN pretrained").all()
+    assert (table["evaluator"] == "dlib").all()
+    assert table["fid_features"].str.startswith("inception-2015-12-05").all()
+    assert table["n_undetected"].between(0, 25).all() and table["identity_distance"].notna().all()
     markdown = (thesis / "table_2_3.md").read_text()
     assert "19.06" in markdown and "Preset: smoke" in markdown and "faster per image" in markdown
+    assert "30.48" in markdown  # the thesis's FID beside ours: ours is on Inception features
     assert "\\begin{table}" in (thesis / "table_2_3.tex").read_text()
     ablation = pd.read_csv(thesis / "table_1_ablation.csv")
     assert list(ablation["method"]) == ["pixel_resnet", "z_perceptual", "full"]
+    assert ablation["generator"].str.contains("DCGAN").all()
     for name in ("figure_reconstructions", "figure_psnr_iterations", "figure_encoder_training"):
         assert (thesis / f"{name}.png").stat().st_size > 10_000
     # The encoder is a single forward pass: far faster per image than 100 GD iterations.
@@ -98,7 +113,10 @@ def test_real_faces_and_figure_2_17(smoke_run):
     assert samples.shape == (20, 3, 32, 32)
     style = pd.read_csv(thesis / "table_2_17.csv")
     assert list(style["method"]) == ["encoder", "hybrid", "encoder", "hybrid"]
-    assert list(style["targets"]) == ["StyleGAN2"] * 2 + ["ProGAN (Table 2.3)"] * 2
+    assert list(style["targets"]) == ["StyleGAN2"] * 2 + ["ProGAN (own test faces)"] * 2
+    assert style["generator"].str.startswith("ProGAN trained in this run").all()
+    assert table["generator"].str.startswith("ProGAN trained in this run").all()
+    assert table["fid_features"].iloc[1:].str.startswith("inception-2015-12-05").all()
     for name in ("figure_real_faces", "figure_2_17"):
         assert (thesis / f"{name}.png").stat().st_size > 10_000
     assert (faces / "stylegan2" / "training_curves.png").stat().st_size > 10_000
@@ -148,7 +166,7 @@ def test_changed_gan_parameter_reruns_training_and_sampling_only(smoke_run, tmp_
     result = snakemake(smoke_run, "--configfile", "presets/smoke.yaml", str(override), "-n")
     jobs = planned_jobs(result)
     assert jobs.get("train_progan") == 1
-    assert jobs.get("sample_progan") == 2
+    assert jobs.get("sample_face_gan") == 2  # ProGAN's encoder_train and test sets
     assert "render_faces" not in jobs
 
 
@@ -212,7 +230,7 @@ def test_photo_folder_of_identities_is_aligned_and_split(tmp_path):
     assert [s.decode() for s in probes["source"]] == ["eileen/3.jpg", "grace/3.jpg"]
     # The same photos can feed the encoder's real phase (the thesis trained it on real faces).
     override.write_text(yaml.safe_dump({"faces": {"real_faces": {"encoder_folder": str(root)}}}))
-    target = ("--nolock", "results/faces/encoder/full.pt")
+    target = ("--nolock", "results/faces/progan/encoder/full.pt")
     result = snakemake(workdir, "-n", *target, "--configfile", "presets/smoke.yaml",
                        str(override))  # fmt: skip
     assert planned_jobs(result)["align_faces"] == 1

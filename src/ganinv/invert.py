@@ -357,6 +357,7 @@ def _gd_chunk(
     row_offset: int,
     bar,
     track_fn: TrackFn | None = None,
+    clip_bound: float = 1.0,
 ) -> _ChunkOutcome:
     z = z0.clone().requires_grad_(True)
     state = _ChunkState(z0, iterations)
@@ -371,7 +372,7 @@ def _gd_chunk(
     def clip_(step: int) -> None:
         if clip_seed is not None:
             noise = _clip_uniform01(clip_seed, step, row_offset, row_offset + n, z_dim)
-            _resample_outside_(z, noise, 1.0)
+            _resample_outside_(z, noise, clip_bound)
 
     if optimizer == "adam":
         opt = torch.optim.Adam([z], lr=lr)
@@ -472,6 +473,7 @@ def _run_gd(
     device: torch.device,
     progress_desc: str,
     track_fn: TrackFn | None = None,
+    clip_bound: float = 1.0,
 ) -> tuple[Tensor, Tensor, Tensor, Tensor, Tensor, Tensor | None]:
     n = z_start.shape[0]
     starts = list(range(0, n, chunk))
@@ -492,6 +494,7 @@ def _run_gd(
                 start,
                 bar,
                 track_fn,
+                clip_bound,
             )
             outcomes.append(
                 _ChunkOutcome(
@@ -537,15 +540,18 @@ def invert_gd(
     device: torch.device | str | None = None,
     progress_desc: str = "gd",
     track_fn: TrackFn | None = None,
+    clip_bound: float = 1.0,
 ) -> InversionResult:
     """Invert ``targets`` by optimising ``z`` (see the module docstring for the semantics).
 
     ``z_init`` ([N, z_dim]) overrides the random initial point; otherwise ``z0`` is drawn from
     ``init`` ("normal" N(0, 1) or "uniform" U[-1, 1]) with ``seed`` for all N targets at once.
-    ``z_dim`` defaults to ``generator.z_dim``. ``seed`` also seeds the stochastic-clipping noise.
+    ``z_dim`` defaults to ``generator.z_dim``. ``seed`` also seeds the stochastic-clipping noise;
+    ``clip_bound``: clipping resamples entries outside [-clip_bound, clip_bound].
     ``chunk_size`` (default: all targets) only bounds memory.
     """
     n = _check_targets(targets)
+    clip_bound = _check_bound(clip_bound)
     chunk = _check_chunk_size(chunk_size, n)
     _check_gd_args(iterations, lr, optimizer)
     dim = _latent_dim(generator, z_dim)
@@ -581,6 +587,7 @@ def invert_gd(
             run_device,
             progress_desc,
             track_fn,
+            clip_bound,
         )
         _sync(run_device)
         seconds = time.perf_counter() - started
@@ -717,6 +724,7 @@ def invert_hybrid(
     chunk_size: int | None = None,
     device: torch.device | str | None = None,
     track_fn: TrackFn | None = None,
+    clip_bound: float = 1.0,
 ) -> InversionResult:
     """Encoder prediction as the initial point of ``iterations`` GD steps.
 
@@ -724,6 +732,7 @@ def invert_hybrid(
     encoder pass. The stochastic-clipping noise uses seed 0.
     """
     n = _check_targets(targets)
+    clip_bound = _check_bound(clip_bound)
     chunk = _check_chunk_size(chunk_size, n)
     _check_gd_args(iterations, lr, optimizer)
     run_device = _resolve_device(device, [("generator", generator), ("encoder", encoder)])
@@ -746,6 +755,7 @@ def invert_hybrid(
             run_device,
             "hybrid",
             track_fn,
+            clip_bound,
         )
         _sync(run_device)
         seconds = time.perf_counter() - started
@@ -766,7 +776,8 @@ def invert(
     **common,
 ) -> InversionResult:
     """Run one method with its config ``settings``: gd {iterations, lr, init, stochastic_clipping,
-    optimizer}, hybrid {iterations, lr, stochastic_clipping, optimizer}, encoder {}.
+    clip_bound, optimizer}, hybrid {iterations, lr, stochastic_clipping, clip_bound, optimizer},
+    encoder {}.
 
     ``common``: ``loss_fn``, ``chunk_size``, ``device``, ``track_fn``.
     """
@@ -781,6 +792,7 @@ def invert(
         "lr": float(settings["lr"]),
         "stochastic_clipping": bool(settings.get("stochastic_clipping", False)),
         "optimizer": str(settings.get("optimizer", "adam")),
+        "clip_bound": float(settings.get("clip_bound", 1.0)),
     }
     if method == "hybrid":
         return invert_hybrid(encoder, generator, targets, **gd_settings, **common)

@@ -3,7 +3,8 @@ and per-sample weighted sums of them for inversion.
 
 Every loss here is per sample: ``loss(reconstructions, targets) -> [N]`` (the convention of
 :mod:`ganinv.invert`). Perceptual networks expose ``features(x) -> list[Tensor]``: the face
-networks (:mod:`ganinv.models.facenet`) and the spoken-digit classifier
+networks (:mod:`ganinv.models.facenet`, :mod:`ganinv.models.mtcnn_features`) and the
+spoken-digit classifier
 (:mod:`ganinv.models.digits`).
 """
 
@@ -18,7 +19,7 @@ from torch import Tensor, nn
 from ganinv.runtime import UserError
 
 LossFn = Callable[[Tensor, Tensor], Tensor]
-PERCEPTUAL_KINDS = ("in_dag", "vggface2", "digits")
+PERCEPTUAL_KINDS = ("in_dag", "vggface2", "mtcnn_onet", "digits")
 
 
 def feature_targets(net: nn.Module, y: Tensor) -> list[Tensor]:
@@ -103,9 +104,14 @@ def load_perceptual_network(
     """A frozen network in eval mode whose ``features`` define a perceptual loss.
 
     ``kind`` "in_dag" / "vggface2": a face network
-    (:func:`ganinv.models.facenet.load_face_network`);
+    (:func:`ganinv.models.facenet.load_face_network`); "mtcnn_onet": MTCNN's pretrained ONet
+    (:mod:`ganinv.models.mtcnn_features`; its weights ship in facenet-pytorch, ``path`` unused);
     "digits": a ganinv model file of a trained :class:`ganinv.models.digits.DigitClassifier`.
     """
+    if kind == "mtcnn_onet":
+        from ganinv.models.mtcnn_features import OnetFeatures
+
+        return OnetFeatures().to(device)
     if kind in ("in_dag", "vggface2"):
         from ganinv.models.facenet import load_face_network
 

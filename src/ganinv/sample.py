@@ -37,6 +37,7 @@ def draw_latents(n: int, z_dim: int, prior: str, seed: int) -> torch.Tensor:
 SAMPLE_LAYOUTS = {
     "progan.Generator": ("images", "generated-images", lambda x: to_uint8(x)),
     "stylegan2.Generator": ("images", "generated-images", lambda x: to_uint8(x)),
+    "dcgan.Generator": ("images", "generated-images", lambda x: to_uint8(x)),
     "wavegan.Generator": ("audio", "generated-audio", lambda x: x.float()),
 }
 
@@ -52,8 +53,9 @@ def sample_to_h5(
 ) -> dict:
     """Write ``z`` float32 [n, z_dim] and the generated samples with provenance.
 
-    A ProGAN file gives ``images`` uint8 [n, 3, H, W]; a WaveGAN file gives ``audio`` float32
-    [n, 1, T] in [-1, 1]. Returns throughput figures (samples/s overall and of the generator alone).
+    A ProGAN, StyleGAN2 or DCGAN file gives ``images`` uint8 [n, 3, H, W]; a WaveGAN file gives
+    ``audio`` float32 [n, 1, T] in [-1, 1]. Returns throughput figures (samples/s overall and of
+    the generator alone).
     """
     if n < 1 or batch_size < 1:
         raise UserError(f"sample: n ({n}) and batch_size ({batch_size}) must be at least 1")

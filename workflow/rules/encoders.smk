@@ -31,25 +31,27 @@ rule train_facenet:
 
 
 rule train_encoder:
-    """The ResNet-18 inverse mapper, one variant of the ablation."""
+    """The ResNet-18 inverse mapper of one face GAN, one variant of the ablation."""
     input:
-        unpack(lambda wildcards: encoder_inputs(wildcards.variant)),
+        unpack(lambda wildcards: encoder_inputs(wildcards.fgan, wildcards.variant)),
     output:
-        model="results/faces/encoder/{variant}.pt",
-        curve="results/faces/encoder/{variant}_curve.csv",
+        model="results/faces/{fgan}/encoder/{variant}.pt",
+        curve="results/faces/{fgan}/encoder/{variant}_curve.csv",
     log:
-        "results/logs/faces/train_encoder_{variant}.log",
+        "results/logs/faces/train_encoder_{fgan}_{variant}.log",
     benchmark:
-        "results/benchmarks/faces/train_encoder_{variant}.tsv"
+        "results/benchmarks/faces/train_encoder_{fgan}_{variant}.tsv"
     conda:
         "../../envs/ganinv.yaml"
     threads: config["threads"]
     resources:
         gpu=1,
     params:
-        training=lambda wildcards: encoder_training_params(wildcards.variant),
-        perceptual_kind=FACES["facenet"]["perceptual"],
-        work_dir=lambda wildcards: f"results/faces/encoder/work_{wildcards.variant}",
+        training=lambda wildcards: encoder_training_params(
+            wildcards.fgan, wildcards.variant
+        ),
+        perceptual_kind=lambda wildcards: perceptual_network(wildcards.fgan)[0],
+        work_dir=lambda wildcards: f"results/faces/{wildcards.fgan}/encoder/work_{wildcards.variant}",
         device=config["device"],
     script:
         "../scripts/train_encoder.py"

@@ -4,9 +4,11 @@
 rule figure_reconstructions:
     """Grid: target | GD | encoder | hybrid for the first test faces."""
     input:
-        targets="results/faces/samples/test.h5",
+        targets=f"results/faces/{CHAPTER_GAN}/samples/test.h5",
         inversions=expand(
-            "results/faces/inversion/{method}.h5", method=INVERSION_METHODS
+            "results/faces/{gan}/inversion/{method}.h5",
+            gan=CHAPTER_GAN,
+            method=INVERSION_METHODS,
         ),
     output:
         figure=report(
@@ -26,7 +28,7 @@ rule figure_reconstructions:
     params:
         methods=INVERSION_METHODS,
         n_faces=FACES["metrics"]["figure_faces"],
-        title="Reconstructions of generated test faces (PSNR per face)",
+        title=f"Reconstructions of generated {GAN_NAMES[CHAPTER_GAN]} test faces (PSNR per face)",
     script:
         "../scripts/figure_reconstructions.py"
 
@@ -86,7 +88,10 @@ rule figure_2_17:
     params:
         methods=STYLEGAN2_METHODS,
         n_faces=FACES["metrics"]["figure_faces"],
-        title="Figure 2.17: StyleGAN2 faces inverted with the ProGAN-trained encoder",
+        title=(
+            "Figure 2.17: StyleGAN2 faces inverted with the "
+            f"{GAN_NAMES[GENERALISATION_GAN]}-trained encoder"
+        ),
     script:
         "../scripts/figure_reconstructions.py"
 
@@ -95,7 +100,9 @@ rule figure_psnr_iterations:
     """PSNR versus iterations: GD from a random start vs the hybrid from the encoder's start."""
     input:
         inversions=expand(
-            "results/faces/inversion/{method}.h5", method=INVERSION_METHODS
+            "results/faces/{gan}/inversion/{method}.h5",
+            gan=CHAPTER_GAN,
+            method=INVERSION_METHODS,
         ),
     output:
         figure=report(
@@ -122,7 +129,9 @@ rule figure_encoder_training:
     """Training curves of the encoder variants (losses, validation PSNR)."""
     input:
         curves=expand(
-            "results/faces/encoder/{variant}_curve.csv", variant=ENCODER_VARIANTS
+            "results/faces/{gan}/encoder/{variant}_curve.csv",
+            gan=CHAPTER_GAN,
+            variant=ENCODER_VARIANTS,
         ),
     output:
         figure=report(

@@ -68,16 +68,16 @@ rule plot_gan_training:
         "../scripts/plot_gan_training.py"
 
 
-rule sample_progan:
-    """Draw latents from the prior and write z with the generated faces to HDF5."""
+rule sample_face_gan:
+    """Draw latents from the prior and write z with a face GAN's faces to HDF5."""
     input:
-        generator="results/faces/progan/generator.pt",
+        generator="results/faces/{fgan}/generator.pt",
     output:
-        h5="results/faces/samples/{sample_set}.h5",
+        h5="results/faces/{fgan}/samples/{sample_set}.h5",
     log:
-        "results/logs/faces/sample_{sample_set}.log",
+        "results/logs/faces/sample_{fgan}_{sample_set}.log",
     benchmark:
-        "results/benchmarks/faces/sample_{sample_set}.tsv"
+        "results/benchmarks/faces/sample_{fgan}_{sample_set}.tsv"
     conda:
         "../../envs/ganinv.yaml"
     threads: config["threads"]
@@ -86,7 +86,9 @@ rule sample_progan:
     params:
         n=lambda wildcards: FACES["samples"]["sets"][wildcards.sample_set]["n"],
         prior=lambda wildcards: FACES["samples"]["sets"][wildcards.sample_set]["prior"],
-        seed=lambda wildcards: rule_seed("faces", "sample", wildcards.sample_set),
+        seed=lambda wildcards: rule_seed(
+            "faces", "sample", wildcards.fgan, wildcards.sample_set
+        ),
         batch_size=FACES["samples"]["batch_size"],
         device=config["device"],
     script:
@@ -226,3 +228,56 @@ rule import_generator:
         ),
     script:
         "../scripts/import_generator.py"
+
+
+rule judge_face_gan:
+    """A face GAN's quality, diversity and collapse, measured before its faces are inverted."""
+    input:
+        unpack(lambda wildcards: judge_inputs(wildcards.fgan)),
+    output:
+        csv="results/faces/{fgan}/judgement.csv",
+    log:
+        "results/logs/faces/judge_{fgan}.log",
+    benchmark:
+        "results/benchmarks/faces/judge_{fgan}.tsv"
+    conda:
+        "../../envs/ganinv.yaml"
+    threads: 1
+    params:
+        generator=lambda wildcards: generator_description(wildcards.fgan),
+        fid_network=fid_network()[0],
+        evaluator_kind=lambda wildcards: chapter_evaluator(wildcards.fgan)[0],
+        n=FACES["judge"]["n"],
+        seed=lambda wildcards: rule_seed("faces", "judge", wildcards.fgan),
+        min_diversity_ratio=FACES["judge"]["min_diversity_ratio"],
+        max_same_identity=FACES["judge"]["max_same_identity"],
+        device=config["device"],
+    script:
+        "../scripts/judge_face_gan.py"
+
+
+rule table_generators:
+    """The face GANs of this run, judged (quality, diversity, collapse)."""
+    input:
+        judgements=expand("results/faces/{fgan}/judgement.csv", fgan=FACE_GANS),
+    output:
+        csv="results/thesis/table_generators.csv",
+        md=report(
+            "results/thesis/table_generators.md",
+            caption="../report/table_generators.rst",
+            category="Faces",
+            subcategory="Generators",
+            labels={"result": "face GANs judged", "format": "table"},
+        ),
+        tex="results/thesis/table_generators.tex",
+    log:
+        "results/logs/thesis/table_generators.log",
+    benchmark:
+        "results/benchmarks/thesis/table_generators.tsv"
+    localrule: True
+    conda:
+        "../../envs/ganinv.yaml"
+    params:
+        preset=PRESET_LABEL,
+    script:
+        "../scripts/table_generators.py"

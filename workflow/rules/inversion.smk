@@ -1,16 +1,17 @@
-# Inversion of the 50 generated test faces (thesis Table 2.3) and of the ablation's encoders.
+# Inversion of the 50 generated test faces (thesis Table 2.3), of the ablation's encoders and of
+# the face sets (real faces, StyleGAN2 faces).
 
 
 rule invert_faces:
-    """Recover z for every test face with one method: gd, encoder or hybrid."""
+    """Recover z for every test face of a face GAN with one method: gd, encoder or hybrid."""
     input:
-        unpack(lambda wildcards: inversion_inputs(wildcards.method)),
+        unpack(lambda wildcards: inversion_inputs(wildcards.fgan, wildcards.method)),
     output:
-        h5="results/faces/inversion/{method}.h5",
+        h5="results/faces/{fgan}/inversion/{method}.h5",
     log:
-        "results/logs/faces/invert_{method}.log",
+        "results/logs/faces/invert_{fgan}_{method}.log",
     benchmark:
-        "results/benchmarks/faces/invert_{method}.tsv"
+        "results/benchmarks/faces/invert_{fgan}_{method}.tsv"
     conda:
         "../../envs/ganinv.yaml"
     threads: config["threads"]
@@ -18,45 +19,40 @@ rule invert_faces:
         gpu=1,
     params:
         method=lambda wildcards: wildcards.method,
-        settings=lambda wildcards: FACES["inversion"].get(wildcards.method, {}),
+        settings=lambda wildcards: inversion_settings(wildcards.fgan, wildcards.method),
         face_network_kind=FACES["facenet"]["perceptual"],
         chunk_size=FACES["inversion"]["chunk_size"],
-        seed=lambda wildcards: rule_seed("faces", "invert", wildcards.method),
+        seed=lambda wildcards: rule_seed(
+            "faces", "invert", wildcards.fgan, wildcards.method
+        ),
         device=config["device"],
     script:
         "../scripts/invert_faces.py"
 
 
-rule invert_faces_ablation:
-    """One forward pass of each encoder variant over the test faces (paper Table 1)."""
+use rule invert_faces as invert_faces_ablation with:
     input:
-        generator="results/faces/progan/generator.pt",
-        targets="results/faces/samples/test.h5",
-        encoder="results/faces/encoder/{variant}.pt",
+        generator="results/faces/{fgan}/generator.pt",
+        targets="results/faces/{fgan}/samples/test.h5",
+        encoder="results/faces/{fgan}/encoder/{variant}.pt",
     output:
-        h5="results/faces/ablation/{variant}.h5",
+        h5="results/faces/{fgan}/ablation/{variant}.h5",
     log:
-        "results/logs/faces/ablation_{variant}.log",
+        "results/logs/faces/ablation_{fgan}_{variant}.log",
     benchmark:
-        "results/benchmarks/faces/ablation_{variant}.tsv"
-    conda:
-        "../../envs/ganinv.yaml"
-    threads: config["threads"]
-    resources:
-        gpu=1,
+        "results/benchmarks/faces/ablation_{fgan}_{variant}.tsv"
     params:
         method="encoder",
         settings={},
         face_network_kind=FACES["facenet"]["perceptual"],
         chunk_size=FACES["inversion"]["chunk_size"],
-        seed=lambda wildcards: rule_seed("faces", "ablation", wildcards.variant),
+        seed=lambda wildcards: rule_seed(
+            "faces", "ablation", wildcards.fgan, wildcards.variant
+        ),
         device=config["device"],
-    script:
-        "../scripts/invert_faces.py"
 
 
-rule invert_face_set:
-    """Invert real probe faces or StyleGAN2 faces with the ProGAN generator (and its encoder)."""
+use rule invert_faces as invert_face_set with:
     input:
         unpack(face_set_inversion_inputs),
     output:
@@ -65,22 +61,17 @@ rule invert_face_set:
         "results/logs/faces/invert_{face_set}_{method}.log",
     benchmark:
         "results/benchmarks/faces/invert_{face_set}_{method}.tsv"
-    conda:
-        "../../envs/ganinv.yaml"
-    threads: config["threads"]
-    resources:
-        gpu=1,
     params:
         method=lambda wildcards: wildcards.method,
-        settings=lambda wildcards: FACES["inversion"].get(wildcards.method, {}),
+        settings=lambda wildcards: inversion_settings(
+            face_set_gan(wildcards.face_set), wildcards.method
+        ),
         face_network_kind=FACES["facenet"]["perceptual"],
         chunk_size=FACES["inversion"]["chunk_size"],
         seed=lambda wildcards: rule_seed(
             "faces", "invert", wildcards.face_set, wildcards.method
         ),
         device=config["device"],
-    script:
-        "../scripts/invert_faces.py"
 
 
 rule invert_audio:

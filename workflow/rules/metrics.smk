@@ -4,30 +4,30 @@
 rule face_metrics:
     """Per-image and summary metrics of one inversion output ({experiment}: inversion|ablation)."""
     input:
-        **inception_inputs(),
-        inversion="results/faces/{experiment}/{name}.h5",
-        targets="results/faces/samples/test.h5",
-        evaluator=face_network_file("evaluator"),
+        unpack(lambda wildcards: evaluator_inputs(chapter_evaluator(wildcards.fgan))),
+        inception=fid_network()[1],
+        inversion="results/faces/{fgan}/{experiment}/{name}.h5",
+        targets="results/faces/{fgan}/samples/test.h5",
     output:
-        per_image="results/faces/metrics/{experiment}/{name}_per_image.csv",
-        summary="results/faces/metrics/{experiment}/{name}.csv",
+        per_image="results/faces/{fgan}/metrics/{experiment}/{name}_per_image.csv",
+        summary="results/faces/{fgan}/metrics/{experiment}/{name}.csv",
     log:
-        "results/logs/faces/metrics_{experiment}_{name}.log",
+        "results/logs/faces/metrics_{fgan}_{experiment}_{name}.log",
     benchmark:
-        "results/benchmarks/faces/metrics_{experiment}_{name}.tsv"
+        "results/benchmarks/faces/metrics_{fgan}_{experiment}_{name}.tsv"
     conda:
         "../../envs/ganinv.yaml"
     # Small networks: one thread each, so that two such jobs share 2 cores.
     threads: 1
     params:
-        evaluator_kind=FACES["facenet"]["evaluator"],
+        evaluator_kind=lambda wildcards: chapter_evaluator(wildcards.fgan)[0],
         label=lambda wildcards: wildcards.name,
+        generator=lambda wildcards: generator_description(wildcards.fgan),
+        fid_network=fid_network()[0],
         kid_subsets=FACES["metrics"]["kid_subsets"],
-        # The Inception file when it is an input (required), else where it would be (auto).
-        inception_weights=lambda wildcards, input: input.get(
-            "inception", pretrained_file("fid_inception")
+        seed=lambda wildcards: rule_seed(
+            "faces", "metrics", wildcards.fgan, wildcards.name
         ),
-        seed=lambda wildcards: rule_seed("faces", "metrics", wildcards.name),
         device=config["device"],
     script:
         "../scripts/face_metrics.py"
@@ -37,9 +37,12 @@ rule table_2_3:
     """Thesis Table 2.3: GD, encoder and hybrid on the 50 generated test faces."""
     input:
         summaries=expand(
-            "results/faces/metrics/inversion/{method}.csv", method=INVERSION_METHODS
+            "results/faces/{gan}/metrics/inversion/{method}.csv",
+            gan=CHAPTER_GAN,
+            method=INVERSION_METHODS,
         ),
-        gd="results/faces/inversion/gd.h5",
+        gd=f"results/faces/{CHAPTER_GAN}/inversion/gd.h5",
+        judgement=f"results/faces/{CHAPTER_GAN}/judgement.csv",
     output:
         csv="results/thesis/table_2_3.csv",
         md=report(
@@ -70,8 +73,11 @@ rule table_1_ablation:
     """The paper's Table 1: encoder variants (z-loss only, + perceptual, full)."""
     input:
         summaries=expand(
-            "results/faces/metrics/ablation/{variant}.csv", variant=ENCODER_VARIANTS
+            "results/faces/{gan}/metrics/ablation/{variant}.csv",
+            gan=CHAPTER_GAN,
+            variant=ENCODER_VARIANTS,
         ),
+        judgement=f"results/faces/{CHAPTER_GAN}/judgement.csv",
     output:
         csv="results/thesis/table_1_ablation.csv",
         md=report(
@@ -112,8 +118,16 @@ rule face_set_metrics:
     # Small networks: one thread each, so that two such jobs share 2 cores.
     threads: 1
     params:
-        evaluator_kind=identity_evaluator()[0],
+        evaluator_kind=lambda wildcards: face_set_evaluator(wildcards.face_set)[0],
         label=lambda wildcards: wildcards.method,
+        generator=lambda wildcards: generator_description(
+            face_set_gan(wildcards.face_set)
+        ),
+        fid_network=fid_network()[0],
+        kid_subsets=FACES["metrics"]["kid_subsets"],
+        seed=lambda wildcards: rule_seed(
+            "faces", "face_set_metrics", wildcards.face_set, wildcards.method
+        ),
         device=config["device"],
     script:
         "../scripts/face_set_metrics.py"
@@ -162,8 +176,10 @@ rule table_2_17:
         summaries=expand(
             "results/faces/stylegan2/metrics/{method}.csv", method=STYLEGAN2_METHODS
         ),
-        progan=expand(
-            "results/faces/metrics/inversion/{method}.csv", method=STYLEGAN2_METHODS
+        own=expand(
+            "results/faces/{gan}/metrics/inversion/{method}.csv",
+            gan=GENERALISATION_GAN,
+            method=STYLEGAN2_METHODS,
         ),
     output:
         csv="results/thesis/table_2_17.csv",
@@ -185,6 +201,7 @@ rule table_2_17:
     params:
         methods=STYLEGAN2_METHODS,
         preset=PRESET_LABEL,
+        generator_name=GAN_NAMES[GENERALISATION_GAN],
         alignment=(
             "aligned and cropped with MTCNN"
             if GENERALISATION["align"]

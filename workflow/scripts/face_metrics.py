@@ -10,13 +10,15 @@ def main(smk):
         inversion_h5=smk.input.inversion,
         targets_h5=smk.input.targets,
         evaluator=(smk.params.evaluator_kind, smk.input.evaluator),
+        landmarks_path=dict(smk.input.items()).get("landmarks"),
         per_image_csv=smk.output.per_image,
         summary_csv=smk.output.summary,
         label=smk.params.label,
+        generator=smk.params.generator,
         kid_subsets=smk.params.kid_subsets,
         seed=smk.params.seed,
         device=resolve_device(smk.params.device),
-        inception_weights=smk.params.inception_weights,
+        inception=(smk.params.fid_network, smk.input.inception),
     )
 
 

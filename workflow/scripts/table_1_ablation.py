@@ -12,6 +12,7 @@ def main(smk):
         tex_path=smk.output.tex,
         preset=smk.params.preset,
         variants=smk.params.variants,
+        judgement_csv=smk.input.judgement,
     )
 
 

@@ -7,7 +7,8 @@ from ganinv.scripting import run
 def main(smk):
     write_table_2_17(
         summaries=dict(zip(smk.params.methods, smk.input.summaries, strict=True)),
-        progan_summaries=dict(zip(smk.params.methods, smk.input.progan, strict=True)),
+        own_summaries=dict(zip(smk.params.methods, smk.input.own, strict=True)),
+        generator_name=smk.params.generator_name,
         csv_path=smk.output.csv,
         md_path=smk.output.md,
         tex_path=smk.output.tex,

@@ -14,6 +14,7 @@ def main(smk):
         hybrid_iterations=smk.params.hybrid_iterations,
         gd_iterations=smk.params.gd_iterations,
         gd_inversion_h5=smk.input.gd,
+        judgement_csv=smk.input.judgement,
     )
 
 

@@ -7,12 +7,11 @@ from ganinv.train.encoder import EncoderTraining, train_encoder
 
 def main(smk):
     inputs = dict(smk.input.items())
-    network = inputs.get("perceptual_network")
     train_encoder(
         generator_path=smk.input.generator,
         generated_path=smk.input.generated,
         real_path=inputs.get("real"),
-        perceptual_network=(smk.params.perceptual_kind, network) if network else None,
+        perceptual_network=(smk.params.perceptual_kind, inputs.get("perceptual_network")),
         model_path=smk.output.model,
         curve_csv=smk.output.curve,
         work_dir=smk.params.work_dir,

@@ -20,7 +20,7 @@ from ganinv.invert import METHODS, invert, pixel_mae
 from ganinv.losses import perceptual_loss, weighted_sum
 from ganinv.metrics.image import psnr_signed
 from ganinv.models.facenet import load_face_network
-from ganinv.models.files import load_model
+from ganinv.models.files import FACE_GENERATORS, load_model
 from ganinv.plots import from_uint8, to_uint8
 from ganinv.runtime import UserError
 
@@ -49,7 +49,7 @@ def run_face_inversion(
     """Invert the ``images`` of ``targets_path``; ``settings`` are the method's hyperparameters."""
     if method not in METHODS:
         raise UserError(f"unknown inversion method '{method}': use one of {', '.join(METHODS)}")
-    generator, _ = load_model(generator_path, "progan.Generator", device)
+    generator, _ = load_model(generator_path, FACE_GENERATORS, device)
     arrays, _ = read_h5(targets_path, ["images"])
     check_images(arrays["images"], str(targets_path), generator.resolution)
     targets = from_uint8(torch.from_numpy(arrays["images"]))

@@ -1,13 +1,15 @@
 """Metrics of one face inversion: per image (CSV) and for the set (one-row summary CSV).
 
-Per image: PSNR (dB, data range 1), SSIM, FaceNet-style cosine distance between evaluator
-embeddings of target and reconstruction (the paper's "FID"), latent error against the true z
-(MAE and cosine of normalised z), and attribute recovery: the evaluator's attribute regressor
-applied to target and reconstruction, compared in standardised units over the attributes it reads
+Per image: PSNR (dB, data range 1), SSIM, identity measures between the identity network's
+embeddings of target and reconstruction (cosine, 1 - cosine = the paper's "FID", Euclidean
+distance; :mod:`ganinv.experiments.identity_networks`: dlib's pretrained recogniser for photoreal
+faces, whose undetected targets are counted), latent error against the true z (MAE and cosine of
+normalised z), and, with the in-DAG evaluator, attribute recovery: its attribute regressor applied
+to target and reconstruction, compared in standardised units over the attributes it reads
 reliably (validation R² >= 0.5; all of them, the pose ones, the identity ones).
-Per set: Fréchet distance and KID between target and reconstruction features (pytorch-fid's
-Inception when its weights file is present, else the evaluator network's pooled features; the
-``fid_features`` column says which), wall time total and per image, device.
+Per set: Fréchet distance and KID between the Inception features of targets and reconstructions
+(pytorch-fid's file or its TorchScript copy; ``fid_features`` says which), the generator, the
+identity network, wall time total and per image, device.
 """
 
 from __future__ import annotations
@@ -22,15 +24,15 @@ import torch
 from ganinv.atomic import atomic_path
 from ganinv.data.faces import ATTRIBUTE_NAMES, IDENTITY_ATTRIBUTES
 from ganinv.data.h5io import check_latents, read_attrs, read_h5
+from ganinv.experiments.identity_networks import load_identity_network, pair_measures
 from ganinv.metrics.distribution import (
-    fid_inception_available,
     frechet_distance,
-    inception_features,
+    inception_features_from,
     kernel_inception_distance,
 )
 from ganinv.metrics.image import psnr, ssim
-from ganinv.metrics.latent import embedding_cosine, latent_cosine, latent_mae
-from ganinv.models.facenet import FaceNet, load_face_network
+from ganinv.metrics.latent import latent_cosine, latent_mae
+from ganinv.models.facenet import FaceNet
 from ganinv.models.files import read_model_file
 from ganinv.runtime import UserError
 
@@ -52,11 +54,6 @@ def batched(fn, images: torch.Tensor, device: torch.device, batch: int = 100) ->
     with torch.no_grad():
         return torch.cat([fn(images[i : i + batch].to(device)).cpu()
                           for i in range(0, len(images), batch)])  # fmt: skip
-
-
-def _pooled_features(net, x: torch.Tensor) -> torch.Tensor:
-    """Global-average-pooled last feature map: the evaluator's stand-in for Inception features."""
-    return net.features(x)[-1].mean(dim=(2, 3))
 
 
 def attribute_errors(
@@ -82,22 +79,42 @@ def attribute_errors(
     }
 
 
+def inception_distances(
+    *, targets: torch.Tensor, reconstructions: torch.Tensor, inception_path: str | os.PathLike,
+    kid_subsets: int, seed: int, device: torch.device,
+) -> dict[str, float]:  # fmt: skip
+    """Fréchet distance and KID between Inception features of two image sets in [0, 1]."""
+    feats_x = inception_features_from(images=targets, weights_path=inception_path, device=device)
+    feats_y = inception_features_from(images=reconstructions, weights_path=inception_path,
+                                      device=device)  # fmt: skip
+    # Subsets of half the set (at most 1000, the usual size): subsets of the whole set would all
+    # be the same set, and the spread over subsets would say nothing.
+    subset = max(2, min(1000, len(feats_x) // 2))
+    kid_mean, kid_std = kernel_inception_distance(feats_x, feats_y, n_subsets=kid_subsets,
+                                                  subset_size=subset, seed=seed)  # fmt: skip
+    return {"fid": frechet_distance(feats_x, feats_y), "kid": kid_mean, "kid_std": kid_std}
+
+
 def compute_face_metrics(
+    *,
     inversion_h5: str | os.PathLike,
     targets_h5: str | os.PathLike,
     evaluator: tuple[str, str],
     per_image_csv: str | os.PathLike,
     summary_csv: str | os.PathLike,
     label: str,
+    generator: str,
     kid_subsets: int,
     seed: int,
     device: torch.device,
-    inception_weights: str | os.PathLike | None = None,
+    inception: tuple[str, str | os.PathLike],
+    landmarks_path: str | os.PathLike | None = None,
 ) -> dict:
     """Write per-image and summary metrics of ``inversion_h5`` against ``targets_h5``.
 
-    ``inception_weights``: pytorch-fid's Inception file; Frechet distance and KID use its
-    features when the file exists (None: torch hub's cache), else the evaluator's pooled features.
+    ``evaluator``: (kind, file) of the identity network (dlib also needs ``landmarks_path``).
+    ``inception``: (name, file) of the Inception features of the Fréchet distance and KID.
+    ``generator``: what made the targets, recorded in the summary for the tables.
     """
     inverted, _ = read_h5(inversion_h5, ["z", "reconstructions", "loss", "stopped_at"])
     attrs = read_attrs(inversion_h5)
@@ -110,15 +127,15 @@ def compute_face_metrics(
         )
     x = torch.from_numpy(targets["images"]).float() / 255.0
     y = torch.from_numpy(inverted["reconstructions"]).float() / 255.0
-    net = load_face_network(evaluator[0], evaluator[1], device)
-    x_net, y_net = x * 2 - 1, y * 2 - 1  # networks take [-1, 1]
+    identity = load_identity_network(kind=evaluator[0], path=evaluator[1], device=device,
+                                     landmarks_path=landmarks_path)  # fmt: skip
+    emb_x, emb_y, found = identity.embed_pairs(targets["images"], inverted["reconstructions"])
     per_image = pd.DataFrame({
         "image": np.arange(len(x)),
         "psnr_db": psnr(y, x).numpy(),
         "ssim": ssim(y, x).numpy(),
-        "facenet_cosine": 1.0 - embedding_cosine(
-            batched(net.embed, x_net, device), batched(net.embed, y_net, device)
-        ).numpy(),
+        **pair_measures(emb_x, emb_y),
+        "face_found": found,
         "latent_mae": latent_mae(torch.from_numpy(inverted["z"]),
                                  torch.from_numpy(targets["z"])).numpy(),
         "latent_cosine": latent_cosine(torch.from_numpy(inverted["z"]),
@@ -127,36 +144,27 @@ def compute_face_metrics(
         "stopped_at": inverted["stopped_at"],
     })  # fmt: skip
     readable: list[str] = []
-    if isinstance(net, FaceNet):
+    if isinstance(identity.net, FaceNet):
         readable = readable_attributes(evaluator[1])
-        for key, values in attribute_errors(net, x_net, y_net, readable, device).items():
+        x_net, y_net = x * 2 - 1, y * 2 - 1  # networks take [-1, 1]
+        for key, values in attribute_errors(identity.net, x_net, y_net, readable, device).items():
             per_image[key] = values
-    if fid_inception_available(inception_weights):
-        fid_source = "inception"
-        feats_x = inception_features(x, device, weights_path=inception_weights)
-        feats_y = inception_features(y, device, weights_path=inception_weights)
-    else:
-        fid_source = f"evaluator ({evaluator[0]})"
-        feats_x = batched(lambda t: _pooled_features(net, t), x_net, device).numpy()
-        feats_y = batched(lambda t: _pooled_features(net, t), y_net, device).numpy()
-    # Subsets of half the set (at most 1000, the usual size): subsets of the whole set would all
-    # be the same set, and the spread over subsets would say nothing.
-    subset = max(2, min(1000, len(feats_x) // 2))
-    kid_mean, kid_std = kernel_inception_distance(feats_x, feats_y, n_subsets=kid_subsets,
-                                                  subset_size=subset, seed=seed)  # fmt: skip
+    distances = inception_distances(targets=x, reconstructions=y, inception_path=inception[1],
+                                    kid_subsets=kid_subsets, seed=seed, device=device)  # fmt: skip
     summary = {
         "method": label,
         "n_images": len(x),
         **{col: float(per_image[col].mean()) for col in per_image.columns
-           if col not in ("image", "loss", "stopped_at")},
-        "fid": frechet_distance(feats_x, feats_y),
-        "kid": kid_mean,
-        "kid_std": kid_std,
-        "fid_features": fid_source,
+           if col not in ("image", "loss", "stopped_at", "face_found")},
+        **distances,
+        "n_undetected": int((~found).sum()),
         "n_stopped": int((inverted["stopped_at"] >= 0).sum()),
         "attributes_used": " ".join(readable),
         "seconds_total": float(attrs["seconds_total"]),
         "seconds_per_image": float(attrs["seconds_per_image"]),
+        "generator": generator,
+        "evaluator": evaluator[0],
+        "fid_features": inception[0],
         "device": attrs.get("device", ""),
     }  # fmt: skip
     for path, frame in ((per_image_csv, per_image), (summary_csv, pd.DataFrame([summary]))):

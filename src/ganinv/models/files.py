@@ -32,7 +32,12 @@ ARCHITECTURES: dict[str, str] = {
     "wavegan.Generator": "ganinv.models.wavegan:Generator",
     "wavegan.Discriminator": "ganinv.models.wavegan:Discriminator",
     "digits.DigitClassifier": "ganinv.models.digits:DigitClassifier",
+    "dcgan.Generator": "ganinv.models.dcgan:Generator",
 }
+
+
+# Generators of faces that the encoder, the inversion and the face metrics accept.
+FACE_GENERATORS = ("progan.Generator", "dcgan.Generator")
 
 
 def architecture_class(name: str) -> type[nn.Module]:
@@ -91,16 +96,23 @@ def read_model_file(path: str | os.PathLike) -> dict[str, Any]:
 
 def load_model(
     path: str | os.PathLike,
-    expected_architecture: str | None = None,
+    expected_architecture: str | tuple[str, ...] | None = None,
     device: torch.device | str = "cpu",
 ) -> tuple[nn.Module, dict[str, Any]]:
-    """Rebuild the module stored in a model file; returns ``(module.eval(), meta)``."""
+    """Rebuild the module stored in a model file; returns ``(module.eval(), meta)``.
+
+    ``expected_architecture``: one architecture name, or a tuple of the accepted ones.
+    """
     payload = read_model_file(path)
     architecture = payload["architecture"]
-    if expected_architecture is not None and architecture != expected_architecture:
-        raise UserError(
-            f"{path} holds a '{architecture}' model, but a '{expected_architecture}' was expected"
-        )
+    accepted = (
+        (expected_architecture,)
+        if isinstance(expected_architecture, str)
+        else expected_architecture
+    )
+    if accepted is not None and architecture not in accepted:
+        wanted = " or ".join(f"'{name}'" for name in accepted)
+        raise UserError(f"{path} holds a '{architecture}' model, but a {wanted} was expected")
     module = architecture_class(architecture)(**payload["kwargs"])
     check_state_dict(
         module.state_dict(), payload["state_dict"], path, f"{architecture}({payload['kwargs']})"

@@ -1,8 +1,9 @@
 """Turn a public generator checkpoint into a ganinv model file that the rest of the DAG reads.
 
 Formats: ``pytorch_gan_zoo`` (PGAN ``.pth`` -> ProGAN), ``rosinality`` (StyleGAN2 ``.pt`` ->
-StyleGAN2), ``wavegan_port`` (PyTorch WaveGAN port -> WaveGAN). The written file records where
-the weights came from (path, sha256, format, which state) in its ``meta``.
+StyleGAN2), ``wavegan_port`` (PyTorch WaveGAN port -> WaveGAN), ``dcgan_tutorial`` (PyTorch
+DCGAN-tutorial generator, e.g. gan-face-generate's ``weights.tar`` -> DCGAN). The written file
+records where the weights came from (path, sha256, format, which state) in its ``meta``.
 """
 
 from __future__ import annotations
@@ -23,6 +24,10 @@ FORMATS: dict[str, tuple[str, str]] = {
     "pytorch_gan_zoo": ("progan.Generator", "ganinv.models.pgan_zoo:load_pgan_generator"),
     "rosinality": ("stylegan2.Generator", "ganinv.models.rosinality:load_rosinality_generator"),
     "wavegan_port": ("wavegan.Generator", "ganinv.models.wavegan_port:load_wavegan_port_generator"),
+    "dcgan_tutorial": (
+        "dcgan.Generator",
+        "ganinv.models.dcgan_tutorial:load_dcgan_tutorial_generator",
+    ),
 }
 
 

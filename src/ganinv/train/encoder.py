@@ -33,7 +33,7 @@ from ganinv.data.h5io import check_audio, check_images, check_latents, read_h5
 from ganinv.losses import load_perceptual_network, perceptual_distance
 from ganinv.metrics.image import psnr_signed
 from ganinv.metrics.latent import normalize_latent
-from ganinv.models.files import architecture_class, load_model, save_model
+from ganinv.models.files import FACE_GENERATORS, architecture_class, load_model, save_model
 from ganinv.plots import from_uint8
 from ganinv.progress import progress
 from ganinv.runtime import UserError, device_description, file_sha256, params_hash, seed_everything
@@ -51,13 +51,13 @@ CURVE_COLUMNS = (
 class Domain:
     """What an encoder inverts: the generator, the dataset holding its samples, the encoder."""
 
-    generator: str  # model-file architecture of the generator
+    generator: str | tuple[str, ...]  # model-file architecture(s) of the generator
     data_key: str  # HDF5 dataset of the samples ("images" uint8 NCHW | "audio" float32 [N,1,T])
     encoder: str  # model-file architecture of the encoder
 
 
 DOMAINS = {
-    "faces": Domain("progan.Generator", "images", "encoder.ResNetEncoder"),
+    "faces": Domain(FACE_GENERATORS, "images", "encoder.ResNetEncoder"),
     "audio": Domain("wavegan.Generator", "audio", "encoder.AudioEncoder"),
 }
 
@@ -80,7 +80,7 @@ def _to_input(batch: torch.Tensor, device: torch.device) -> torch.Tensor:
 class EncoderTraining:
     """Hyperparameters of one encoder variant (thesis: Adam 2e-4, beta1 0.5, batch 16)."""
 
-    input_size: int = 224
+    input_size: int | None = 224  # None: the generator's own resolution
     steps: int = 1000
     batch_size: int = 16
     lr: float = 2e-4
@@ -190,7 +190,8 @@ def train_encoder(
     }  # fmt: skip
     run_hash = params_hash(hashed)
     seed_everything(config.seed)
-    kwargs = {"z_dim": generator.z_dim, "input_size": config.input_size}
+    input_size = config.input_size or generator.resolution
+    kwargs = {"z_dim": generator.z_dim, "input_size": input_size}
     if config.domain == "audio":
         kwargs["representation"] = config.representation
     encoder = architecture_class(domain.encoder)(**kwargs).to(device)
@@ -231,7 +232,7 @@ def train_encoder(
 
     log.info(
         "encoder: %d steps, batch %d, input %d px, weights z %.3g / pixel %.3g / perceptual %.3g,"
-        " real phase %s, on %s", config.steps, config.batch_size, config.input_size,
+        " real phase %s, on %s", config.steps, config.batch_size, input_size,
         config.z_weight, config.pixel_weight, config.perceptual_weight, config.real_phase,
         device_description(device),
     )  # fmt: skip
