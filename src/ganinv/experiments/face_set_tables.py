@@ -137,9 +137,7 @@ def write_table_2_17(
     notes.append(
         "Thesis: projecting StyleGAN2 faces is less accurate than ProGAN faces, but the encoder's "
         f"prediction is a good starting point for the hybrid. PSNR here, StyleGAN2 vs "
-        f"{generator_name}: "
-        + "; ".join(gaps)
-        + "."
+        f"{generator_name}: " + "; ".join(gaps) + "."
     )
     write_table(
         table, csv_path, md_path, tex_path,

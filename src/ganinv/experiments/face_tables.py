@@ -85,8 +85,11 @@ def _common_notes(table: pd.DataFrame, preset: str) -> list[str]:
     notes = [
         f"Preset: {preset}. Our numbers come from this run; the thesis's published numbers are "
         "shown beside them (thesis: 128 px ProGAN on CelebA, RTX 2080 Ti)"
-        + ("" if _inception_features(table) else "; its FID is left out: ours is not on "
-           "Inception features")
+        + (
+            ""
+            if _inception_features(table)
+            else "; its FID is left out: ours is not on Inception features"
+        )
         + ".",
         generator_note(table),
         "fid = Fréchet distance between target and reconstruction features "
@@ -152,13 +155,17 @@ def write_table_2_3(
     by = table.set_index("method")
     speedup = by.loc["gd", "seconds_per_image"] / by.loc["encoder", "seconds_per_image"]
     time_ratio = by.loc["hybrid", "seconds_total"] / by.loc["gd", "seconds_total"]
-    notes = _common_notes(table, preset) + judgement_note(judgement_csv) + [
-        f"Finding (speed): the encoder is {speedup:.0f}x faster per image than GD-{gd_iterations} "
-        f"(thesis: {THESIS_SPEEDUP}x).",
-        f"Finding (hybrid): hybrid-{hybrid_iterations} PSNR {by.loc['hybrid', 'psnr_db']:.2f} dB "
-        f"vs GD-{gd_iterations} {by.loc['gd', 'psnr_db']:.2f} dB, in {time_ratio:.2f} of GD's "
-        "time (thesis: 21.96 vs 19.06 dB in 0.03 of the time).",
-    ]
+    notes = (
+        _common_notes(table, preset)
+        + judgement_note(judgement_csv)
+        + [
+            f"Finding (speed): the encoder is {speedup:.0f}x faster per image than GD-{gd_iterations} "
+            f"(thesis: {THESIS_SPEEDUP}x).",
+            f"Finding (hybrid): hybrid-{hybrid_iterations} PSNR {by.loc['hybrid', 'psnr_db']:.2f} dB "
+            f"vs GD-{gd_iterations} {by.loc['gd', 'psnr_db']:.2f} dB, in {time_ratio:.2f} of GD's "
+            "time (thesis: 21.96 vs 19.06 dB in 0.03 of the time).",
+        ]
+    )
     gd_psnr_curve = None
     if gd_inversion_h5 is not None:
         gd_psnr_curve = read_h5(gd_inversion_h5, ["psnr_curve"])[0]["psnr_curve"].mean(axis=1)
@@ -188,11 +195,15 @@ def write_table_1(
 ) -> pd.DataFrame:
     """Assemble the encoder ablation (paper Table 1) from the per-variant summaries."""
     table = _load({variant: summaries[variant] for variant in variants})
-    notes = _common_notes(table, preset) + judgement_note(judgement_csv) + [
-        "pixel_resnet = z-loss only (the paper's 'Pixel-ResNet'); z_perceptual = z-loss + "
-        "perceptual loss ('Pixel-Perceptual ResNet'); full = z-loss + perceptual on generated "
-        "faces alternating with pixel + perceptual on real faces (the thesis's model).",
-    ]
+    notes = (
+        _common_notes(table, preset)
+        + judgement_note(judgement_csv)
+        + [
+            "pixel_resnet = z-loss only (the paper's 'Pixel-ResNet'); z_perceptual = z-loss + "
+            "perceptual loss ('Pixel-Perceptual ResNet'); full = z-loss + perceptual on generated "
+            "faces alternating with pixel + perceptual on real faces (the thesis's model).",
+        ]
+    )
     by = table.set_index("method")
     if {"pixel_resnet", "z_perceptual"} <= set(by.index):
         gain = by.loc["z_perceptual", "psnr_db"] - by.loc["pixel_resnet", "psnr_db"]

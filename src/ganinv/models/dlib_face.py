@@ -107,4 +107,3 @@ class DlibRecogniser:
             descriptors[i] = np.asarray(self.recogniser.compute_face_descriptor(big, shape))
             found[i] = (rect.left(), rect.top(), rect.right(), rect.bottom())
         return DlibDescriptors(descriptors, detected, found)
-
