@@ -21,6 +21,7 @@ def test_onet_features_are_pretrained_frozen_and_differentiable(one_thread):
     other = perceptual_distance(net, x, faces.roll(1, dims=0))
     other.sum().backward()
     assert (other > 0).all() and x.grad.abs().sum() > 0
+
     # Pretrained, and fed as MTCNN feeds it: its face / no-face head (measured: > 0.94 on DCGAN
     # faces, < 0.005 on noise) tells faces from noise through these features.
     def face_probability(images):

@@ -405,6 +405,8 @@ def face_set_metric_inputs(wildcards):
     inputs = {
         "inversion": f"results/faces/{wildcards.face_set}/inversion/{wildcards.method}.h5",
         "targets": face_set_targets(wildcards.face_set),
+        "target_features": face_set_targets(wildcards.face_set)[: -len(".h5")]
+        + "_inception.h5",
         "inception": fid_network()[1],
         **evaluator_inputs(face_set_evaluator(wildcards.face_set)),
     }

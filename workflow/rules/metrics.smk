@@ -1,6 +1,29 @@
 # Metrics of the inversions and the thesis's tables.
 
 
+rule target_features:
+    """Inception features of a target set, shared by the metrics of every method."""
+    input:
+        images="results/faces/{targets}.h5",
+        inception=fid_network()[1],
+    output:
+        h5="results/faces/{targets}_inception.h5",
+    log:
+        "results/logs/faces/inception_{targets}.log",
+    benchmark:
+        "results/benchmarks/faces/inception_{targets}.tsv"
+    wildcard_constraints:
+        targets="(dcgan|progan)/samples/test|real/probes|stylegan2/faces",
+    conda:
+        "../../envs/ganinv.yaml"
+    threads: 1
+    params:
+        fid_network=fid_network()[0],
+        device=config["device"],
+    script:
+        "../scripts/target_features.py"
+
+
 rule face_metrics:
     """Per-image and summary metrics of one inversion output ({experiment}: inversion|ablation)."""
     input:
@@ -8,6 +31,7 @@ rule face_metrics:
         inception=fid_network()[1],
         inversion="results/faces/{fgan}/{experiment}/{name}.h5",
         targets="results/faces/{fgan}/samples/test.h5",
+        target_features="results/faces/{fgan}/samples/test_inception.h5",
     output:
         per_image="results/faces/{fgan}/metrics/{experiment}/{name}_per_image.csv",
         summary="results/faces/{fgan}/metrics/{experiment}/{name}.csv",

@@ -11,6 +11,7 @@ def main(smk):
         targets_h5=smk.input.targets,
         evaluator=(smk.params.evaluator_kind, smk.input.evaluator),
         landmarks_path=dict(smk.input.items()).get("landmarks"),
+        target_features_h5=smk.input.target_features,
         per_image_csv=smk.output.per_image,
         summary_csv=smk.output.summary,
         label=smk.params.label,

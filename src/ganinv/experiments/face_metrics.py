@@ -23,7 +23,7 @@ import torch
 
 from ganinv.atomic import atomic_path
 from ganinv.data.faces import ATTRIBUTE_NAMES, IDENTITY_ATTRIBUTES
-from ganinv.data.h5io import check_latents, read_attrs, read_h5
+from ganinv.data.h5io import base_provenance, check_latents, read_attrs, read_h5, write_h5
 from ganinv.experiments.identity_networks import load_identity_network, pair_measures
 from ganinv.metrics.distribution import (
     frechet_distance,
@@ -34,7 +34,7 @@ from ganinv.metrics.image import psnr, ssim
 from ganinv.metrics.latent import latent_cosine, latent_mae
 from ganinv.models.facenet import FaceNet
 from ganinv.models.files import read_model_file
-from ganinv.runtime import UserError
+from ganinv.runtime import UserError, file_sha256
 
 log = logging.getLogger("ganinv")
 
@@ -79,12 +79,45 @@ def attribute_errors(
     }
 
 
+def write_target_features(
+    *, images_h5: str | os.PathLike, out_h5: str | os.PathLike,
+    inception: tuple[str, str | os.PathLike], device: torch.device,
+) -> None:  # fmt: skip
+    """Inception features of a target set, computed once for every method's metrics."""
+    images = read_h5(images_h5, ["images"])[0]["images"]
+    features = inception_features_from(images=images, weights_path=inception[1], device=device)
+    write_h5(out_h5, {"features": features.astype(np.float64)},
+             base_provenance(kind="inception-features", network=inception[0],
+                             images_sha256=file_sha256(images_h5)))  # fmt: skip
+
+
+def read_target_features(
+    path: str | os.PathLike, images_h5: str | os.PathLike, network: str
+) -> np.ndarray:
+    """Features written by :func:`write_target_features`, checked against the images file."""
+    arrays, attrs = read_h5(path, ["features"])
+    if attrs.get("network") != network or attrs.get("images_sha256") != file_sha256(images_h5):
+        raise UserError(
+            f"{path} holds features of other images or of another network than {images_h5} "
+            f"with {network}: delete it and rerun"
+        )
+    return arrays["features"]
+
+
 def inception_distances(
     *, targets: torch.Tensor, reconstructions: torch.Tensor, inception_path: str | os.PathLike,
-    kid_subsets: int, seed: int, device: torch.device,
+    kid_subsets: int, seed: int, device: torch.device, target_features: np.ndarray | None = None,
 ) -> dict[str, float]:  # fmt: skip
-    """Fréchet distance and KID between Inception features of two image sets in [0, 1]."""
-    feats_x = inception_features_from(images=targets, weights_path=inception_path, device=device)
+    """Fréchet distance and KID between Inception features of two image sets in [0, 1].
+
+    ``target_features``: the targets' features when already computed (else computed here).
+    """
+    feats_x = target_features
+    if feats_x is None:
+        feats_x = inception_features_from(images=targets, weights_path=inception_path,
+                                          device=device)  # fmt: skip
+    if len(feats_x) != len(reconstructions):
+        raise UserError(f"{len(feats_x)} target features for {len(reconstructions)} images")
     feats_y = inception_features_from(images=reconstructions, weights_path=inception_path,
                                       device=device)  # fmt: skip
     # Subsets of half the set (at most 1000, the usual size): subsets of the whole set would all
@@ -109,11 +142,13 @@ def compute_face_metrics(
     device: torch.device,
     inception: tuple[str, str | os.PathLike],
     landmarks_path: str | os.PathLike | None = None,
+    target_features_h5: str | os.PathLike | None = None,
 ) -> dict:
     """Write per-image and summary metrics of ``inversion_h5`` against ``targets_h5``.
 
     ``evaluator``: (kind, file) of the identity network (dlib also needs ``landmarks_path``).
-    ``inception``: (name, file) of the Inception features of the Fréchet distance and KID.
+    ``inception``: (name, file) of the Inception features of the Fréchet distance and KID;
+    ``target_features_h5``: the targets' features from :func:`write_target_features`.
     ``generator``: what made the targets, recorded in the summary for the tables.
     """
     inverted, _ = read_h5(inversion_h5, ["z", "reconstructions", "loss", "stopped_at"])
@@ -149,8 +184,14 @@ def compute_face_metrics(
         x_net, y_net = x * 2 - 1, y * 2 - 1  # networks take [-1, 1]
         for key, values in attribute_errors(identity.net, x_net, y_net, readable, device).items():
             per_image[key] = values
+    cached = (
+        None
+        if target_features_h5 is None
+        else read_target_features(target_features_h5, targets_h5, inception[0])
+    )
     distances = inception_distances(targets=x, reconstructions=y, inception_path=inception[1],
-                                    kid_subsets=kid_subsets, seed=seed, device=device)  # fmt: skip
+                                    kid_subsets=kid_subsets, seed=seed, device=device,
+                                    target_features=cached)  # fmt: skip
     summary = {
         "method": label,
         "n_images": len(x),

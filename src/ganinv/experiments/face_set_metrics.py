@@ -19,7 +19,7 @@ import torch
 
 from ganinv.atomic import atomic_path
 from ganinv.data.h5io import read_attrs, read_h5
-from ganinv.experiments.face_metrics import inception_distances
+from ganinv.experiments.face_metrics import inception_distances, read_target_features
 from ganinv.experiments.identity_networks import load_identity_network, pair_measures
 from ganinv.metrics.identity import identification_ranks, identity_centroids, top_k
 from ganinv.metrics.image import psnr, ssim
@@ -45,11 +45,13 @@ def compute_face_set_metrics(
     device: torch.device,
     gallery_h5: str | os.PathLike | None = None,
     landmarks_path: str | os.PathLike | None = None,
+    target_features_h5: str | os.PathLike | None = None,
 ) -> dict:
     """Write per-image and summary metrics of ``inversion_h5`` against ``targets_h5``.
 
     ``evaluator``: (kind, path) of the identity network (in_dag, vggface2 or dlib, which also
-    needs ``landmarks_path``). ``inception``: (name, file) of the Fréchet distance's features.
+    needs ``landmarks_path``). ``inception``: (name, file) of the Fréchet distance's features
+    (``target_features_h5``: the targets' features, computed once for every method).
     ``gallery_h5``: identity-labelled gallery; the targets then need an ``identity`` dataset.
     Faces the identity network finds no face in are counted (``n_undetected``; gallery images
     too) and left out of the identity measures.
@@ -108,9 +110,15 @@ def compute_face_set_metrics(
                 ranks = per_image[column].to_numpy()
                 ranks = ranks[np.isfinite(ranks)]
                 summary[f"{prefix}top{k}"] = float(top_k(ranks, k).mean()) if len(ranks) else np.nan
+    cached = (
+        None
+        if target_features_h5 is None
+        else read_target_features(target_features_h5, targets_h5, inception[0])
+    )
     summary.update({
         **inception_distances(targets=x, reconstructions=y, inception_path=inception[1],
-                              kid_subsets=kid_subsets, seed=seed, device=device),
+                              kid_subsets=kid_subsets, seed=seed, device=device,
+                              target_features=cached),
         "n_undetected": int((~found).sum()),
         "seconds_total": float(attrs["seconds_total"]),
         "seconds_per_image": float(attrs["seconds_per_image"]),
