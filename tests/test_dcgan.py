@@ -220,3 +220,11 @@ def test_sample_to_h5_writes_dcgan_images(model_file, generator, tmp_path):
     with torch.no_grad():
         expected = to_uint8(generator(z)).numpy()
     assert np.abs(arrays["images"].astype(int) - expected).max() <= 1
+
+
+def dcgan_faces(n: int) -> torch.Tensor:
+    """``n`` faces of the pretrained DCGAN, uint8 NCHW (test images for the evaluators)."""
+    generator, _ = load_dcgan_tutorial_generator(check_package_file(REGISTRY["dcgan_digiface"]))
+    with torch.no_grad():
+        x = generator(torch.randn(n, 100, generator=torch.Generator().manual_seed(0)))
+    return ((x + 1) * 127.5).round().clamp(0, 255).byte()

@@ -12,7 +12,7 @@ from ganinv.data.h5io import write_h5
 from ganinv.experiments.generator_quality import judge_face_generator, write_generator_table
 from ganinv.weights import REGISTRY, check_package_file
 
-from .test_inception_features import dcgan_faces
+from .test_dcgan import dcgan_faces
 
 
 def _judge(tmp_path, name, samples, reference=None):

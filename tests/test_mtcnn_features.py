@@ -6,7 +6,7 @@ import torch
 
 from ganinv.losses import load_perceptual_network, perceptual_distance
 
-from .test_inception_features import dcgan_faces
+from .test_dcgan import dcgan_faces
 
 
 def test_onet_features_are_pretrained_frozen_and_differentiable(one_thread):

