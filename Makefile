@@ -80,7 +80,7 @@ bench: setup
 	 else echo "bench_dag.py: run 'make run' first (it measures a finished run)"; fi
 	$(BIN)/python benchmarks/bench_wall.py --preset smoke
 
-# The whole embedded default from scratch in a scratch folder (about 16 minutes on 2 cores).
+# The whole embedded default from scratch in a scratch folder (about 18 minutes on 2 cores).
 bench-default: setup
 	$(BIN)/python benchmarks/bench_wall.py --preset default
 
