@@ -9,8 +9,9 @@ Usage: python benchmarks/bench_inversion.py [--generator G.pt --encoder E.pt --t
        [--threads 1] [--k 50]
 Without files it builds the embedded default's ProGAN and encoder with random weights and inverts
 their own samples (inversion cost does not depend on the weights; PSNR then means nothing and is
-not reported). With a finished default run, pass results/faces/progan/generator.pt,
-results/faces/encoder/full.pt and results/faces/samples/test.h5.
+not reported). With a finished default run, pass results/faces/<gan>/generator.pt,
+results/faces/<gan>/encoder/full.pt and results/faces/<gan>/samples/test.h5 (<gan>: dcgan, the
+generator of Table 2.3, or progan).
 """
 
 from __future__ import annotations

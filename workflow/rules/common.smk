@@ -265,8 +265,10 @@ def inversion_inputs(gan, method):
     if method in ("encoder", "hybrid"):
         variant = FACES["inversion"]["encoder_variant"]
         inputs["encoder"] = f"results/faces/{gan}/encoder/{variant}.pt"
-    if FACES["inversion"].get(method, {}).get("perceptual_weight", 0) > 0:
-        inputs["face_network"] = face_network_file("perceptual")
+    network_file = perceptual_network(gan)[1]
+    weight = FACES["inversion"].get(method, {}).get("perceptual_weight", 0)
+    if weight > 0 and network_file is not None:
+        inputs["face_network"] = network_file
     return inputs
 
 

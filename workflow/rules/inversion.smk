@@ -20,7 +20,7 @@ rule invert_faces:
     params:
         method=lambda wildcards: wildcards.method,
         settings=lambda wildcards: inversion_settings(wildcards.fgan, wildcards.method),
-        face_network_kind=FACES["facenet"]["perceptual"],
+        face_network_kind=lambda wildcards: perceptual_network(wildcards.fgan)[0],
         chunk_size=FACES["inversion"]["chunk_size"],
         seed=lambda wildcards: rule_seed(
             "faces", "invert", wildcards.fgan, wildcards.method
@@ -44,7 +44,7 @@ use rule invert_faces as invert_faces_ablation with:
     params:
         method="encoder",
         settings={},
-        face_network_kind=FACES["facenet"]["perceptual"],
+        face_network_kind=lambda wildcards: perceptual_network(wildcards.fgan)[0],
         chunk_size=FACES["inversion"]["chunk_size"],
         seed=lambda wildcards: rule_seed(
             "faces", "ablation", wildcards.fgan, wildcards.variant
@@ -66,7 +66,9 @@ use rule invert_faces as invert_face_set with:
         settings=lambda wildcards: inversion_settings(
             face_set_gan(wildcards.face_set), wildcards.method
         ),
-        face_network_kind=FACES["facenet"]["perceptual"],
+        face_network_kind=lambda wildcards: perceptual_network(
+            face_set_gan(wildcards.face_set)
+        )[0],
         chunk_size=FACES["inversion"]["chunk_size"],
         seed=lambda wildcards: rule_seed(
             "faces", "invert", wildcards.face_set, wildcards.method

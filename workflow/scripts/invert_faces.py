@@ -7,7 +7,6 @@ from ganinv.scripting import run
 
 def main(smk):
     inputs = dict(smk.input.items())
-    face_network = inputs.get("face_network")
     run_face_inversion(
         method=smk.params.method,
         generator_path=smk.input.generator,
@@ -18,7 +17,7 @@ def main(smk):
         seed=smk.params.seed,
         device=resolve_device(smk.params.device),
         encoder_path=inputs.get("encoder"),
-        face_network=(smk.params.face_network_kind, face_network) if face_network else None,
+        face_network=(smk.params.face_network_kind, inputs.get("face_network")),
     )
 
 

@@ -17,9 +17,8 @@ import torch
 from ganinv.data.h5io import check_images, read_h5
 from ganinv.experiments.inversion_output import write_inversion_h5
 from ganinv.invert import METHODS, invert, pixel_mae
-from ganinv.losses import perceptual_loss, weighted_sum
+from ganinv.losses import load_perceptual_network, perceptual_loss, weighted_sum
 from ganinv.metrics.image import psnr_signed
-from ganinv.models.facenet import load_face_network
 from ganinv.models.files import FACE_GENERATORS, load_model
 from ganinv.plots import from_uint8, to_uint8
 from ganinv.runtime import UserError
@@ -44,7 +43,7 @@ def run_face_inversion(
     seed: int,
     device: torch.device,
     encoder_path: str | os.PathLike | None = None,
-    face_network: tuple[str, str] | None = None,
+    face_network: tuple[str, str | None] | None = None,
 ) -> dict:
     """Invert the ``images`` of ``targets_path``; ``settings`` are the method's hyperparameters."""
     if method not in METHODS:
@@ -63,7 +62,7 @@ def run_face_inversion(
     if perceptual_weight > 0:
         if face_network is None:
             raise UserError("a perceptual weight > 0 needs a face network")
-        face_net = load_face_network(face_network[0], face_network[1], device)
+        face_net = load_perceptual_network(face_network[0], face_network[1], device)
     loss_fn = make_loss(face_net, perceptual_weight)
     result = invert(method, generator, targets, settings, encoder=encoder, seed=seed,
                     loss_fn=loss_fn, chunk_size=chunk_size, device=device,
