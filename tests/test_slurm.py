@@ -40,14 +40,24 @@ TEST_MEM_MB = 1500
 
 
 def _rule_blocks() -> dict[str, str]:
-    """Rule name -> the text of its definition, from the Snakefile and the rule files."""
+    """Rule name -> the text of its definition, from the Snakefile and the rule files.
+
+    ``use rule A as B with:`` gives B the text of A followed by its own (what B inherits).
+    """
     blocks: dict[str, str] = {}
+    derived: list[tuple[str, str, str]] = []
+    pattern = re.compile(r"^\s*(?:rule (\w+)|use rule (\w+) as (\w+) with):", re.MULTILINE)
     for path in RULE_FILES:
         text = path.read_text()
-        starts = list(re.finditer(r"^\s*rule (\w+):", text, re.MULTILINE))
+        starts = list(pattern.finditer(text))
         for i, match in enumerate(starts):
             end = starts[i + 1].start() if i + 1 < len(starts) else len(text)
-            blocks[match.group(1)] = text[match.start() : end]
+            if match.group(1):
+                blocks[match.group(1)] = text[match.start() : end]
+            else:
+                derived.append((match.group(2), match.group(3), text[match.start() : end]))
+    for parent, name, own in derived:
+        blocks[name] = blocks[parent] + own
     return blocks
 
 

@@ -298,7 +298,8 @@ def test_report_collects_thesis_outputs(smoke_run, tmp_path):
     )
     assert sum(path.endswith(".wav") for path in real) == 4
     filed = {path for cat in categories.values() for paths in cat.values() for path in paths}
-    assert len(filed) == 24 and not any(path.endswith((".csv", ".tex", ".h5")) for path in filed)
+    assert categories["Faces"]["Generators"] == ["results/thesis/table_generators.md"]
+    assert len(filed) == 25 and not any(path.endswith((".csv", ".tex", ".h5")) for path in filed)
     results = _report_json(html, "results")
     # Captions as single-spaced text: the .rst line breaks are not part of what they say.
     captions = {path: " ".join(entry["caption"].split()) for path, entry in results.items()}

@@ -161,13 +161,6 @@ def generator_description(gan):
     return f"{GAN_NAMES[gan]} imported from {reference}"
 
 
-def gan_variants(gan):
-    """Encoder variants trained for a generator: all of the ablation for the chapter's GAN."""
-    if gan == CHAPTER_GAN:
-        return ENCODER_VARIANTS
-    return [FACES["inversion"]["encoder_variant"]]
-
-
 def face_network_file(role):
     """The face network of a role: trained in the DAG, or facenet-pytorch's vggface2 weights."""
     if FACES["facenet"][role] == "in_dag":
