@@ -192,3 +192,16 @@ def test_the_pinned_dcgan_file_is_installed_intact():
     entry = REGISTRY["dcgan_digiface"]
     path = weights.check_package_file(entry)
     assert path.name == "weights.tar" and path.stat().st_size == entry.size
+
+
+def test_loaders_hold_an_installed_package_file_to_its_pins(package_entry, tmp_path, monkeypatch):
+    """check_if_package_file: the installed file is checked, any other path is left alone."""
+    monkeypatch.setitem(REGISTRY, package_entry.name, package_entry)
+    path = package_entry.path(".")
+    assert weights.check_if_package_file(path) == package_entry
+    own = tmp_path / "own.tar"
+    own.write_bytes(b"not pinned")
+    assert weights.check_if_package_file(own) is None
+    path.write_bytes(b"x" * package_entry.size)  # full size, other contents
+    with pytest.raises(UserError, match="differs from the pinned"):
+        weights.check_if_package_file(path)

@@ -269,6 +269,27 @@ def check_package_file(entry: WeightsFile, root: str | os.PathLike = ".") -> Pat
     return path
 
 
+def check_if_package_file(path: str | os.PathLike) -> WeightsFile | None:
+    """When ``path`` is an installed package file of the registry, check it and return its entry.
+
+    The loaders of package files (DCGAN, TorchScript Inception, dlib) call this before reading,
+    so the installed files are held to their pinned size and digest; other paths (a file the
+    config names, a test's own file) are left to the loader's own layout checks.
+    """
+    target = Path(path)
+    if not target.exists():
+        return None
+    resolved = target.resolve()
+    for entry in REGISTRY.values():
+        if entry.package is None:
+            continue
+        installed = _package_location(entry.package, entry.relpath)
+        if installed is not None and installed.exists() and installed.resolve() == resolved:
+            check_package_file(entry)
+            return entry
+    return None
+
+
 def fetch_file(
     path: str | os.PathLike,
     root: str | os.PathLike,

@@ -24,7 +24,7 @@ import torch
 from ganinv.atomic import atomic_path
 from ganinv.data.faces import ATTRIBUTE_NAMES, IDENTITY_ATTRIBUTES
 from ganinv.data.h5io import base_provenance, check_latents, read_attrs, read_h5, write_h5
-from ganinv.experiments.identity_networks import load_identity_network, pair_measures
+from ganinv.experiments.identity_networks import batched, load_identity_network, pair_measures
 from ganinv.metrics.distribution import (
     frechet_distance,
     inception_features_from,
@@ -47,13 +47,6 @@ def readable_attributes(evaluator_path: str | os.PathLike) -> list[str]:
     meta = read_model_file(evaluator_path)["meta"]
     r2 = meta.get("val_attribute_r2_per_attribute", {})
     return [name for name in ATTRIBUTE_NAMES if r2.get(name, float("-inf")) >= READABLE_R2]
-
-
-def batched(fn, images: torch.Tensor, device: torch.device, batch: int = 100) -> torch.Tensor:
-    """``fn`` applied to ``images`` in batches on ``device`` without gradients; results on CPU."""
-    with torch.no_grad():
-        return torch.cat([fn(images[i : i + batch].to(device)).cpu()
-                          for i in range(0, len(images), batch)])  # fmt: skip
 
 
 def attribute_errors(

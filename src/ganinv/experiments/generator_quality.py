@@ -33,20 +33,17 @@ from ganinv.metrics.distribution import (
     inception_features_from,
     kernel_inception_distance,
 )
+from ganinv.models.dlib_face import SAME_PERSON_DISTANCE
 from ganinv.runtime import UserError
 
 log = logging.getLogger("ganinv")
 
-SAME_PERSON = 0.6  # dlib's same-person distance threshold
-
 
 def _pairwise(features: np.ndarray) -> np.ndarray:
-    """Distances of all unordered pairs of rows (NaN rows are left out)."""
-    rows = features[np.isfinite(features).all(1)]
-    squared = (rows**2).sum(1)
-    d2 = squared[:, None] + squared[None, :] - 2.0 * rows @ rows.T
-    upper = np.triu_indices(len(rows), k=1)
-    return np.sqrt(np.clip(d2[upper], 0.0, None))
+    """Euclidean distances of all unordered pairs of rows (NaN rows, faces not found, left out)."""
+    from scipy.spatial.distance import pdist
+
+    return pdist(features[np.isfinite(features).all(1)])
 
 
 def _first_images(path: str | os.PathLike, n: int, seed: int) -> np.ndarray:
@@ -89,11 +86,12 @@ def judge_face_generator(
         reference = _first_images(reference_h5, len(samples), seed + 1)
         ref_feats = inception_features_from(images=reference, weights_path=inception[1],
                                             device=device)  # fmt: skip
-        ratio = diversity / float(_pairwise(ref_feats).mean())
+        reference_diversity = float(_pairwise(ref_feats).mean())
+        ratio = diversity / reference_diversity
         subset = max(2, len(feats) // 2)
         kid, _ = kernel_inception_distance(feats, ref_feats, n_subsets=20, subset_size=subset,
                                            seed=seed)  # fmt: skip
-        row.update({"reference_diversity": float(_pairwise(ref_feats).mean()),
+        row.update({"reference_diversity": reference_diversity,
                     "diversity_ratio": ratio,
                     "fid_to_training_data": frechet_distance(feats, ref_feats),
                     "kid_to_training_data": kid})  # fmt: skip
@@ -104,7 +102,7 @@ def judge_face_generator(
     distances = _pairwise(embeddings)
     if evaluator[0] != "dlib":  # unit-norm embeddings: report 1 - cosine = d^2 / 2
         distances = distances**2 / 2.0
-    same = float((distances < SAME_PERSON).mean()) if evaluator[0] == "dlib" else np.nan
+    same = float((distances < SAME_PERSON_DISTANCE).mean()) if evaluator[0] == "dlib" else np.nan
     row.update({
         "face_detection_rate": float(found.mean()) if evaluator[0] == "dlib" else np.nan,
         "identity_diversity": float(np.median(distances)) if len(distances) else np.nan,

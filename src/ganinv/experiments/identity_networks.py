@@ -21,6 +21,14 @@ from ganinv.metrics.identity import identity_cosine, identity_distance
 KINDS = ("in_dag", "vggface2", "dlib")
 
 
+def batched(fn, images: torch.Tensor, device: torch.device, batch: int = 100) -> torch.Tensor:
+    """``fn`` applied to ``images`` in batches on ``device`` without gradients; results on CPU."""
+    with torch.no_grad():
+        return torch.cat(
+            [fn(images[i : i + batch].to(device)).cpu() for i in range(0, len(images), batch)]
+        )
+
+
 def signed(images: np.ndarray) -> torch.Tensor:
     """uint8 NCHW -> float in [-1, 1] (the torch face networks' input range)."""
     return torch.from_numpy(np.ascontiguousarray(images)).float() / 127.5 - 1.0
@@ -38,13 +46,7 @@ class IdentityNetwork:
         """[N, D] float64 embeddings of uint8 NCHW faces (NaN rows: no face found)."""
         if self.kind == "dlib":
             return self.net.describe(images=images).descriptors
-        x = signed(images)
-        with torch.no_grad():
-            rows = [
-                self.net.embed(x[i : i + 100].to(self.device)).double().cpu()
-                for i in range(0, len(x), 100)
-            ]
-        return torch.cat(rows).numpy()
+        return batched(self.net.embed, signed(images), self.device).double().numpy()
 
     def embed_pairs(
         self, targets: np.ndarray, reconstructions: np.ndarray

@@ -44,6 +44,7 @@ import torch
 from torch import Tensor
 
 from ganinv.runtime import UserError
+from ganinv.weights import check_if_package_file
 
 __all__ = [
     "frechet_distance",
@@ -310,6 +311,7 @@ def torchscript_input(images: Tensor) -> Tensor:
 @functools.lru_cache(maxsize=1)
 def _cached_torchscript(path: str, mtime_ns: int, size: int, device: str) -> torch.nn.Module:
     """The TorchScript network of one file (keyed by its stat) on one device, checked once."""
+    check_if_package_file(path)  # the installed file: pinned size and digest
     try:
         model = torch.jit.load(path, map_location="cpu")
     except Exception as exc:  # truncated, corrupt or not TorchScript

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from pathlib import Path
 from typing import Any
 
 from torch import Tensor
@@ -28,7 +27,7 @@ from torch import Tensor
 from ganinv.models import dcgan
 from ganinv.models.checkpoints import check_state_dict, read_checkpoint, tensor_dict
 from ganinv.runtime import UserError
-from ganinv.weights import REGISTRY, WeightsFile, _package_location, check_package_file
+from ganinv.weights import check_if_package_file
 
 __all__ = ["load_dcgan_tutorial_generator", "TUTORIAL_FORMAT", "STATE_KEY"]
 
@@ -36,7 +35,6 @@ TUTORIAL_FORMAT = "pytorch-dcgan-tutorial"
 WHAT = "a PyTorch-tutorial DCGAN checkpoint"
 STATE_KEY = "netG_state_dict"
 FIRST, LAST = "main.0.weight", "main.12.weight"
-PACKAGE_ENTRY = "dcgan_digiface"  # ganinv.weights.REGISTRY name of the packaged file
 
 
 def load_dcgan_tutorial_generator(
@@ -46,11 +44,9 @@ def load_dcgan_tutorial_generator(
 
     The sizes (z_dim = nz, channels = ngf, image_channels = nc) are read from the tensor
     shapes. The installed gan-face-generate file is first checked against its pinned size and
-    digest (:func:`ganinv.weights.check_package_file`).
+    digest (:func:`ganinv.weights.check_if_package_file`).
     """
-    entry = _package_entry(checkpoint)
-    if entry is not None:
-        check_package_file(entry)
+    entry = check_if_package_file(checkpoint)
     loaded = read_checkpoint(checkpoint, WHAT, allow_pickle=allow_pickle)
     if not isinstance(loaded, Mapping) or STATE_KEY not in loaded:
         found = (
@@ -103,18 +99,3 @@ def _settings(state: Mapping[str, Tensor]) -> dict[str, int]:
         settings["channels"] = int(last.shape[0])
         settings["image_channels"] = int(last.shape[1])
     return settings
-
-
-def _package_entry(checkpoint: str | os.PathLike) -> WeightsFile | None:
-    """The registry entry of the installed package file, when ``checkpoint`` is that file."""
-    entry = REGISTRY.get(PACKAGE_ENTRY)
-    if entry is None or entry.package is None:
-        return None
-    installed = _package_location(entry.package, entry.relpath)
-    if installed is None or not Path(checkpoint).exists():
-        return None
-    try:
-        same = Path(checkpoint).resolve() == installed.resolve()
-    except OSError:
-        return None
-    return entry if same else None

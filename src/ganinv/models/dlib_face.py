@@ -34,6 +34,7 @@ from typing import Any
 import numpy as np
 
 from ganinv.runtime import UserError
+from ganinv.weights import check_if_package_file
 
 SAME_PERSON_DISTANCE = 0.6  # dlib: Euclidean distance below this -> the same person
 UPSAMPLE_TO = 256  # px: each face is resized to this before detection and description
@@ -56,6 +57,7 @@ def _load(loader: Any, path: str | os.PathLike, what: str) -> Any:
     """A dlib model object read from ``path``, or one UserError naming the file."""
     if not os.path.isfile(path):
         raise UserError(f"dlib's {what} file is missing: {path}; {INSTALL_HINT}")
+    check_if_package_file(path)  # the installed model files: pinned size and digest
     try:
         return loader(str(path))
     except RuntimeError as exc:  # dlib's answer to a truncated or foreign file
