@@ -32,6 +32,7 @@ wildcard_constraints:
     audio_set="|".join(AUDIO_SAMPLE_SETS),
     audio_role="|".join(AUDIO_ROLES),
     target_set="|".join(AUDIO_TARGET_SETS),
+    timed="|".join(TIMED_FACE_SETS),
 
 
 include: "workflow/rules/weights.smk"

@@ -28,6 +28,8 @@ from ganinv.models.wavegan import Generator
 from ganinv.runtime import UserError
 from ganinv.sample import draw_latents
 
+from .table_helpers import timing_csv
+
 T = 16384
 
 
@@ -158,12 +160,16 @@ def test_metrics_tables_figures_and_wavs(tiny_audio, tmp_path):
             assert ("latent_mse" in summary) == (target_set == "generated")
         per_clip = pd.read_csv(tmp_path / f"{target_set}_gd_per_clip.csv")
         assert len(per_clip) == 6 and per_clip["waveform_mse"].ge(0).all()
+        timing = timing_csv(tmp_path / "timing.csv", {"gd": 0.5, "encoder": 0.01, "hybrid": 0.1})
         table = write_table_3(summaries, target_set, tmp_path / "t.csv", tmp_path / "t.md",
                               tmp_path / "t.tex", "test", {"iterations": 3, "optimizer": "adam"},
-                              {"iterations": 2})  # fmt: skip
+                              {"iterations": 2}, timing_csv=timing)  # fmt: skip
         assert list(table["method"]) == ["gd", "encoder", "hybrid"]
+        assert table["seconds_per_clip"].tolist() == [0.5, 0.01, 0.1]  # from the timing table
+        assert table["cpu_seconds_per_clip"].tolist() == pytest.approx([0.4, 0.008, 0.08])
         markdown = (tmp_path / "t.md").read_text()
         assert "Preset: test" in markdown and "hybrid does not help audio" in markdown
+        assert "50x faster per clip" in markdown and "timed alone" in markdown
     inversions = {m: tiny_audio / f"real_{m}.h5" for m in ("gd", "encoder", "hybrid")}
     plot_audio_reconstructions(tiny_audio / "real.h5", inversions, tmp_path / "f.png", "t", 2)
     plot_waveform_figure(tiny_audio / "real.h5", tmp_path / "w.png")

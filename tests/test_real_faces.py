@@ -20,6 +20,8 @@ from ganinv.models.files import save_model
 from ganinv.runtime import UserError
 from ganinv.weights import REGISTRY, check_package_file
 
+from .table_helpers import timing_csv
+
 
 def test_identification_ranks_follow_cosine_similarity():
     gallery = torch.tensor([[1.0, 0, 0], [0.9, 0.1, 0], [0, 1, 0], [0, 0, 1], [0, 0, 2]])
@@ -192,13 +194,17 @@ def test_real_face_table_puts_the_ceiling_first_and_judges_the_claim(tmp_path):
     paths = {m: _summary(tmp_path / f"{m}.csv", t)
              for m, t in (("gd", 0.3), ("encoder", 0.2), ("hybrid", 0.6))}  # fmt: skip
     out = [tmp_path / f"t.{ext}" for ext in ("csv", "md", "tex")]
+    timing = timing_csv(tmp_path / "timing.csv", {"gd": 1.0, "encoder": 0.01, "hybrid": 0.2})
     table = write_table_real_faces(paths, *out, preset="p", source="held-out",
-                                   gd_iterations=200, hybrid_iterations=50)  # fmt: skip
+                                   gd_iterations=200, hybrid_iterations=50,
+                                   timing_csv=timing)  # fmt: skip
     assert table["method"].tolist() == ["targets", "gd", "encoder", "hybrid"]
+    assert table["seconds_per_image"].tolist()[1:] == [1.0, 0.01, 0.2]
+    assert pd.isna(table.loc[0, "seconds_per_image"])  # the ceiling row has no time
     assert table.loc[0, "top1"] == 0.9
     markdown = out[1].read_text()
     assert "the claim holds" in markdown and "hybrid 0.60" in markdown
     paths["hybrid"] = _summary(tmp_path / "hybrid.csv", 0.25)
     write_table_real_faces(paths, *out, preset="p", source="s", gd_iterations=200,
-                           hybrid_iterations=50)  # fmt: skip
+                           hybrid_iterations=50, timing_csv=timing)  # fmt: skip
     assert "does not hold: the hybrid's top-1 is not above that of gd" in out[1].read_text()

@@ -21,7 +21,7 @@ from ganinv.data.h5io import read_h5
 from ganinv.models.files import load_model
 from ganinv.runtime import file_sha256
 
-from .workflow_helpers import copy_workflow, planned_jobs, snakemake, unwritable
+from .workflow_helpers import copy_workflow, jobs_beside, planned_jobs, snakemake, unwritable
 
 pytestmark = pytest.mark.workflow
 
@@ -66,7 +66,8 @@ def test_table_2_3_and_figures(smoke_run):
     table = pd.read_csv(thesis / "table_2_3.csv")
     assert list(table["method"]) == ["gd", "encoder", "hybrid"]
     required = ["method", "n_images", "psnr_db", "ssim", "fid", "kid", "facenet_cosine",
-                "seconds_total", "seconds_per_image"]  # fmt: skip
+                "seconds_total", "seconds_per_image", "cpu_seconds_per_image",
+                "time_spread"]  # fmt: skip
     assert set(required) <= set(table.columns)
     assert (table["n_images"] == 30).all() and table["psnr_db"].notna().all()
     # Every number says what produced it: the pretrained DCGAN, dlib, Inception features.
@@ -86,6 +87,10 @@ def test_table_2_3_and_figures(smoke_run):
     # The encoder is a single forward pass: far faster per image than 100 GD iterations.
     by = table.set_index("method")
     assert by.loc["gd", "seconds_per_image"] > 20 * by.loc["encoder", "seconds_per_image"]
+    assert (table["cpu_seconds_per_image"] > 0).all() and table["device"].str.startswith(
+        "cpu"
+    ).all()
+    assert "timed alone" in markdown and "cpu_seconds_per_image" in markdown
     # The hybrid starts where the encoder ends and only improves on it.
     assert by.loc["hybrid", "psnr_db"] > by.loc["encoder", "psnr_db"]
 
@@ -138,7 +143,7 @@ def test_audio_chapter_outputs(smoke_run):
         table = pd.read_csv(smoke_run / "results" / "thesis" / f"table_3_{target_set}.csv")
         assert list(table["method"]) == ["gd", "encoder", "hybrid"]
         required = ["waveform_mse", "stft_ssim", "lsd_db", "inception_score", "digit_accuracy",
-                    "seconds_total", "seconds_per_clip"]  # fmt: skip
+                    "seconds_total", "seconds_per_clip", "cpu_seconds_per_clip"]  # fmt: skip
         assert set(required) <= set(table.columns) and (table["n_clips"] == n).all()
         assert table[required].notna().all().all()
         assert ("latent_mse" in table.columns) == (target_set == "generated")
@@ -153,6 +158,18 @@ def test_audio_chapter_outputs(smoke_run):
             assert info.samplerate == 16000 and info.frames >= 4 * 16384
     assert (smoke_run / "results" / "thesis" / "figure_3_1.png").stat().st_size > 10_000
     assert soundfile.info(audio / "wavegan" / "samples.wav").frames >= 4 * 16384
+
+
+def test_the_tables_times_are_measured_with_no_other_job_running(smoke_run):
+    timing_rules = ("time_face_inversions", "time_audio_inversions")
+    log = max((smoke_run / ".snakemake" / "log").glob("*.snakemake.log")).read_text()
+    assert log.count("rule time_face_inversions:") == 4  # dcgan, progan, real, stylegan2
+    assert log.count("rule time_audio_inversions:") == 2
+    assert jobs_beside(smoke_run, timing_rules) == []
+    timing = pd.read_csv(smoke_run / "results" / "faces" / "dcgan" / "timing.csv")
+    assert timing["method"].tolist() == ["gd", "encoder", "hybrid", "pixel_resnet",
+                                         "z_perceptual", "full"]  # fmt: skip
+    assert (timing["repeats"] == 3).all()
 
 
 def test_second_run_has_nothing_to_do(smoke_run):

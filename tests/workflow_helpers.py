@@ -76,14 +76,16 @@ def planned_jobs(result: subprocess.CompletedProcess) -> dict[str, int]:
 
 
 def assert_tables_equal(run_a: Path, run_b: Path) -> bool:
-    """The thesis tables of two runs agree in every column but the wall-clock ones (``seconds*``);
-    numbers within 1e-6 relative. Returns whether they are bit-identical."""
+    """The thesis tables of two runs agree in every column but the timing ones (``seconds*``,
+    ``cpu_seconds*``, ``time_spread``); numbers within 1e-6 relative. Returns whether they are
+    bit-identical."""
     identical = True
     for name in TABLES:
         a = pd.read_csv(run_a / "results" / "thesis" / name)
         b = pd.read_csv(run_b / "results" / "thesis" / name)
         assert list(a.columns) == list(b.columns), name
-        timing = [column for column in a.columns if column.startswith("seconds")]
+        timing = [c for c in a.columns
+                  if c.startswith(("seconds", "cpu_seconds")) or c == "time_spread"]  # fmt: skip
         assert timing, name  # the timing columns exist and are the only ones left out
         a, b = a.drop(columns=timing), b.drop(columns=timing)
         numeric = a.select_dtypes("number").columns
@@ -112,3 +114,25 @@ def unwritable(folder):
         yield
     finally:
         subprocess.run(["chattr", "-i", str(folder)], check=True)
+
+
+def jobs_beside(workdir: Path, rules: tuple[str, ...]) -> list[tuple[str, str]]:
+    """(rule, other rule) for every job that ran at the same time as a job of ``rules``, read
+    from the latest Snakemake log of ``workdir`` (job starts and 'Finished jobid' lines)."""
+    log = max((workdir / ".snakemake" / "log").glob("*.snakemake.log"))
+    running: dict[str, str] = {}  # jobid -> rule
+    beside: list[tuple[str, str]] = []
+    rule = None
+    for line in log.read_text().splitlines():
+        stripped = line.strip()
+        if stripped.startswith(("rule ", "localrule ")) and stripped.endswith(":"):
+            rule = stripped.split()[1].rstrip(":")
+        elif stripped.startswith("jobid:") and rule is not None:
+            for other in running.values():
+                if rule in rules or other in rules:
+                    beside.append((rule, other) if rule in rules else (other, rule))
+            running[stripped.split()[1]] = rule
+            rule = None
+        elif stripped.startswith("Finished jobid:"):
+            running.pop(stripped.split()[2], None)
+    return beside

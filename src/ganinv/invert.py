@@ -30,8 +30,11 @@ Conventions
 * Initial latents are drawn for all ``N`` targets at once from a CPU ``torch.Generator`` seeded
   with ``seed``; the stochastic-clipping noise of step ``t`` is drawn from CPU generators seeded
   by ``(seed, t, block of 64 rows)``. Results therefore do not depend on chunking or device.
-* Timing: wall time of the whole inversion after one untimed warm-up pass on one target (first
-  calls pay one-off set-up costs); on CUDA the device is synchronised before reading the clock.
+* Timing: wall time (``time.perf_counter``) and process CPU time (``time.process_time``, all
+  threads) of the whole inversion after one untimed warm-up pass on one target (first calls pay
+  one-off set-up costs); on CUDA the device is synchronised before reading the clocks. Wall time
+  beside CPU time tells disturbance (other processes on the same cores) from cost;
+  :mod:`ganinv.timing` repeats these calls, undisturbed, for the tables.
 * Non-finite losses: a sample whose loss becomes non-finite at iteration ``t`` (row ``t`` of
   ``loss_curve``) stops there: ``stopped_at = t``, its loss is NaN from row ``t`` on and in
   ``loss``, and its latent is frozen at the last iterate whose loss was finite (``z_{t-1}``, or the
@@ -94,8 +97,9 @@ class InversionResult:
     loss: Tensor  # [N] final per-sample loss (NaN where it became non-finite)
     loss_curve: Tensor  # [iterations + 1, N] loss before the first step and after every step
     stopped_at: Tensor  # [N] int64: -1, or the iteration at which the loss became non-finite
-    seconds_total: float
+    seconds_total: float  # wall time of the timed region (see the module docstring)
     seconds_per_image: float
+    cpu_seconds_total: float  # process (CPU) time of the same region, all threads
     device: str
     method: str  # "gd" | "encoder" | "hybrid"
     # [iterations + 1, N]: ``track_fn(reconstructions, targets)`` at the same points as
@@ -250,6 +254,18 @@ def _per_sample(loss_fn: LossFn, reconstructions: Tensor, targets: Tensor) -> Te
 def _sync(device: torch.device) -> None:
     if device.type == "cuda":
         torch.cuda.synchronize(device)
+
+
+class _Clock:
+    """Wall and process time from construction to :meth:`stop` (which synchronises CUDA)."""
+
+    def __init__(self) -> None:
+        self._wall, self._cpu = time.perf_counter(), time.process_time()
+
+    def stop(self, device: torch.device) -> tuple[float, float]:
+        """(wall seconds, CPU seconds) since construction."""
+        _sync(device)
+        return time.perf_counter() - self._wall, time.process_time() - self._cpu
 
 
 def _latent_dim(generator: nn.Module, z_dim: int | None) -> int | None:
@@ -572,7 +588,7 @@ def invert_gd(
 
     with _frozen(generator):
         _warm_up(generator, None, targets, z_start.shape[1], run_device)
-        started = time.perf_counter()
+        clock = _Clock()
         z, reconstructions, loss, curve, stopped_at, track = _run_gd(
             generator,
             targets,
@@ -589,14 +605,13 @@ def invert_gd(
             track_fn,
             clip_bound,
         )
-        _sync(run_device)
-        seconds = time.perf_counter() - started
+        seconds = clock.stop(run_device)
     return _finish("gd", progress_desc, (z, reconstructions, loss, curve, stopped_at, track),
                    seconds, run_device)  # fmt: skip
 
 
 def _finish(
-    method: str, desc: str, outputs: tuple, seconds: float, run_device: torch.device
+    method: str, desc: str, outputs: tuple, seconds: tuple[float, float], run_device: torch.device
 ) -> InversionResult:
     """Package the outputs of a GD run (gd or hybrid), warn about stopped samples, log."""
     z, reconstructions, loss, curve, stopped_at, track = outputs
@@ -607,8 +622,9 @@ def _finish(
         loss=loss,
         loss_curve=curve,
         stopped_at=stopped_at,
-        seconds_total=seconds,
-        seconds_per_image=seconds / len(z),
+        seconds_total=seconds[0],
+        seconds_per_image=seconds[0] / len(z),
+        cpu_seconds_total=seconds[1],
         device=device_description(run_device),
         method=method,
         track_curve=track,
@@ -619,11 +635,12 @@ def _finish(
 
 def _log_done(desc: str, result: InversionResult) -> None:
     log.info(
-        "%s: inverted %d targets in %.2f s (%.4f s/image) on %s; mean final loss %.5g",
+        "%s: inverted %d targets in %.2f s (%.4f s/image, CPU %.2f s) on %s; mean final loss %.5g",
         desc,
         result.z.shape[0],
         result.seconds_total,
         result.seconds_per_image,
+        result.cpu_seconds_total,
         result.device,
         float(result.loss.nanmean()),
     )
@@ -674,7 +691,7 @@ def invert_encoder(
     dim = _latent_dim(generator, None)
     with _frozen(generator, encoder):
         _warm_up(generator, encoder, targets, dim, run_device)
-        started = time.perf_counter()
+        clock = _Clock()
         z = _encode(encoder, targets, dim, chunk, run_device)
         recons, losses, tracks = [], [], []
         with torch.no_grad():
@@ -689,8 +706,7 @@ def invert_encoder(
                 if track_fn is not None:
                     tracks.append(track_fn(reconstructions, batch).float().cpu())
                 recons.append(reconstructions.float().cpu())
-        _sync(run_device)
-        seconds = time.perf_counter() - started
+        seconds = clock.stop(run_device)
     loss = torch.cat(losses)
     finite = torch.isfinite(loss)
     loss = torch.where(finite, loss, torch.full_like(loss, float("nan")))
@@ -702,8 +718,9 @@ def invert_encoder(
         loss=loss,
         loss_curve=loss[None].clone(),
         stopped_at=stopped_at,
-        seconds_total=seconds,
-        seconds_per_image=seconds / n,
+        seconds_total=seconds[0],
+        seconds_per_image=seconds[0] / n,
+        cpu_seconds_total=seconds[1],
         device=device_description(run_device),
         method="encoder",
         track_curve=torch.cat(tracks)[None] if track_fn is not None else None,
@@ -739,7 +756,7 @@ def invert_hybrid(
     dim = _latent_dim(generator, None)
     with _frozen(generator, encoder):
         _warm_up(generator, encoder, targets, dim, run_device)
-        started = time.perf_counter()
+        clock = _Clock()
         z_start = _encode(encoder, targets, dim, chunk, run_device)
         z, reconstructions, loss, curve, stopped_at, track = _run_gd(
             generator,
@@ -757,8 +774,7 @@ def invert_hybrid(
             track_fn,
             clip_bound,
         )
-        _sync(run_device)
-        seconds = time.perf_counter() - started
+        seconds = clock.stop(run_device)
     return _finish("hybrid", "hybrid", (z, reconstructions, loss, curve, stopped_at, track),
                    seconds, run_device)  # fmt: skip
 

@@ -395,6 +395,76 @@ def face_set_inversion_inputs(wildcards):
     return inputs
 
 
+# ----- the tables' times (rules time_face_inversions, time_audio_inversions) -----
+# Timing jobs reserve every core of a local run, so that no other job runs beside them; under a
+# cluster executor (no --cores) they ask for `threads` CPUs, like the inversion jobs.
+ALL_CORES = workflow.cores if isinstance(workflow.cores, int) else config["threads"]
+# The face GANs' test sets and the face sets whose inversions go into tables.
+TIMED_FACE_SETS = FACE_GANS + ["real", "stylegan2"]
+
+
+def timed_face_gan(timed):
+    """The generator (and encoder) a timed face set is inverted with."""
+    return timed if timed in FACE_GANS else face_set_gan(timed)
+
+
+def face_timing_methods(timed):
+    """The methods a face set's tables show, as time_face_inversions times them.
+
+    A chapter GAN's set also times each encoder variant of the ablation (label = variant).
+    """
+    gan = timed_face_gan(timed)
+    if timed in FACE_GANS:
+        methods = INVERSION_METHODS if gan == CHAPTER_GAN else STYLEGAN2_METHODS
+    else:
+        methods = INVERSION_METHODS if timed == "real" else STYLEGAN2_METHODS
+    variant = FACES["inversion"]["encoder_variant"]
+    timed_methods = [
+        {
+            "label": method,
+            "method": method,
+            "settings": inversion_settings(gan, method),
+            "encoder": None if method == "gd" else f"encoder_{variant}",
+        }
+        for method in methods
+    ]
+    if timed == CHAPTER_GAN:
+        timed_methods += [
+            {"label": v, "method": "encoder", "settings": {}, "encoder": f"encoder_{v}"}
+            for v in ENCODER_VARIANTS
+        ]
+    return timed_methods
+
+
+def face_timing_inputs(wildcards):
+    """Generator, targets, every encoder timed and (if a loss needs it) the face network."""
+    gan = timed_face_gan(wildcards.timed)
+    inputs = {
+        "generator": face_generator(gan),
+        "targets": (
+            f"results/faces/{gan}/samples/test.h5"
+            if wildcards.timed in FACE_GANS
+            else face_set_targets(wildcards.timed)
+        ),
+    }
+    for spec in face_timing_methods(wildcards.timed):
+        if spec["encoder"] is not None:
+            variant = spec["encoder"][len("encoder_") :]
+            inputs[spec["encoder"]] = f"results/faces/{gan}/encoder/{variant}.pt"
+        network_file = perceptual_network(gan)[1]
+        if (
+            spec["settings"].get("perceptual_weight", 0) > 0
+            and network_file is not None
+        ):
+            inputs["face_network"] = network_file
+    return inputs
+
+
+def face_timing(timed):
+    """The timing CSV of a face set's tables."""
+    return f"results/faces/{timed}/timing.csv"
+
+
 def face_set_metric_inputs(wildcards):
     """Inversion, targets, identity network, Inception and (real faces) the gallery."""
     inputs = {
@@ -462,6 +532,31 @@ def audio_inversion_inputs(wildcards):
     }
     if wildcards.method in ("encoder", "hybrid"):
         inputs["encoder"] = "results/audio/encoder/encoder.pt"
+    if AUDIO["inversion"]["loss"]["perceptual"] > 0:
+        inputs["classifier"] = "results/audio/classifier/perceptual.pt"
+    return inputs
+
+
+def audio_timing_methods():
+    """The three methods of Table 3 with their settings, as time_audio_inversions times them."""
+    return [
+        {
+            "label": method,
+            "method": method,
+            "settings": AUDIO["inversion"].get(method, {}),
+            "encoder": None if method == "gd" else "encoder",
+        }
+        for method in INVERSION_METHODS
+    ]
+
+
+def audio_timing_inputs(wildcards):
+    """Generator, targets, encoder and (perceptual loss) classifier of the audio timing."""
+    inputs = {
+        "generator": "results/audio/wavegan/generator.pt",
+        "targets": audio_targets(wildcards.target_set),
+        "encoder": "results/audio/encoder/encoder.pt",
+    }
     if AUDIO["inversion"]["loss"]["perceptual"] > 0:
         inputs["classifier"] = "results/audio/classifier/perceptual.pt"
     return inputs

@@ -104,6 +104,7 @@ rule figure_psnr_iterations:
             gan=CHAPTER_GAN,
             method=INVERSION_METHODS,
         ),
+        timing=f"results/faces/{CHAPTER_GAN}/timing.csv",
     output:
         figure=report(
             "results/thesis/figure_psnr_iterations.png",

@@ -102,3 +102,64 @@ rule invert_audio:
         device=config["device"],
     script:
         "../scripts/invert_audio.py"
+
+
+# The tables' times: each target set's methods timed alone (see ganinv.timing). These jobs reserve
+# every core (ALL_CORES), so no other job of the run shares the machine while they measure; torch
+# still uses `threads` of them, as in the inversion jobs.
+
+
+rule time_face_inversions:
+    """Time the inversion methods of a face set alone, as its tables report them."""
+    input:
+        unpack(face_timing_inputs),
+    output:
+        csv="results/faces/{timed}/timing.csv",
+    log:
+        "results/logs/faces/timing_{timed}.log",
+    benchmark:
+        "results/benchmarks/faces/timing_{timed}.tsv"
+    conda:
+        "../../envs/ganinv.yaml"
+    threads: ALL_CORES
+    resources:
+        gpu=1,
+    params:
+        methods=lambda wildcards: face_timing_methods(wildcards.timed),
+        face_network_kind=lambda wildcards: perceptual_network(
+            timed_face_gan(wildcards.timed)
+        )[0],
+        timing=config["timing"],
+        torch_threads=config["threads"],
+        chunk_size=FACES["inversion"]["chunk_size"],
+        seed=lambda wildcards: rule_seed("faces", "timing", wildcards.timed),
+        device=config["device"],
+    script:
+        "../scripts/time_face_inversions.py"
+
+
+rule time_audio_inversions:
+    """Time the audio inversion methods alone on one target set, as Table 3 reports them."""
+    input:
+        unpack(audio_timing_inputs),
+    output:
+        csv="results/audio/timing/{target_set}.csv",
+    log:
+        "results/logs/audio/timing_{target_set}.log",
+    benchmark:
+        "results/benchmarks/audio/timing_{target_set}.tsv"
+    conda:
+        "../../envs/ganinv.yaml"
+    threads: ALL_CORES
+    resources:
+        gpu=1,
+    params:
+        methods=audio_timing_methods(),
+        loss_weights=AUDIO["inversion"]["loss"],
+        timing=config["timing"],
+        torch_threads=config["threads"],
+        chunk_size=AUDIO["inversion"]["chunk_size"],
+        seed=lambda wildcards: rule_seed("audio", "timing", wildcards.target_set),
+        device=config["device"],
+    script:
+        "../scripts/time_audio_inversions.py"

@@ -67,6 +67,7 @@ rule table_2_3:
         ),
         gd=f"results/faces/{CHAPTER_GAN}/inversion/gd.h5",
         judgement=f"results/faces/{CHAPTER_GAN}/judgement.csv",
+        timing=face_timing(CHAPTER_GAN),
     output:
         csv="results/thesis/table_2_3.csv",
         md=report(
@@ -102,6 +103,7 @@ rule table_1_ablation:
             variant=ENCODER_VARIANTS,
         ),
         judgement=f"results/faces/{CHAPTER_GAN}/judgement.csv",
+        timing=face_timing(CHAPTER_GAN),
     output:
         csv="results/thesis/table_1_ablation.csv",
         md=report(
@@ -163,6 +165,7 @@ rule table_real_faces:
         summaries=expand(
             "results/faces/real/metrics/{method}.csv", method=INVERSION_METHODS
         ),
+        timing=face_timing("real"),
     output:
         csv="results/thesis/table_real_faces.csv",
         md=report(
@@ -205,6 +208,8 @@ rule table_2_17:
             gan=GENERALISATION_GAN,
             method=STYLEGAN2_METHODS,
         ),
+        timing=face_timing("stylegan2"),
+        own_timing=face_timing(GENERALISATION_GAN),
     output:
         csv="results/thesis/table_2_17.csv",
         md=report(
@@ -270,6 +275,7 @@ rule table_3:
             target_set=wildcards.target_set,
             method=INVERSION_METHODS,
         ),
+        timing="results/audio/timing/{target_set}.csv",
     output:
         csv="results/thesis/table_3_{target_set}.csv",
         md=report(

@@ -7,6 +7,7 @@ from ganinv.scripting import run
 def main(smk):
     plot_psnr_iterations(
         inversions=dict(zip(smk.params.methods, smk.input.inversions, strict=True)),
+        timing_csv=smk.input.timing,
         out_png=smk.output.figure,
     )
 

@@ -13,6 +13,7 @@ def main(smk):
         preset=smk.params.preset,
         variants=smk.params.variants,
         judgement_csv=smk.input.judgement,
+        timing_csv=smk.input.timing,
     )
 
 

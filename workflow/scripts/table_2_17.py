@@ -15,6 +15,8 @@ def main(smk):
         preset=smk.params.preset,
         alignment=smk.params.alignment,
         hybrid_iterations=smk.params.hybrid_iterations,
+        timing_csv=smk.input.timing,
+        own_timing_csv=smk.input.own_timing,
     )
 
 

@@ -15,6 +15,7 @@ def main(smk):
         gd_iterations=smk.params.gd_iterations,
         gd_inversion_h5=smk.input.gd,
         judgement_csv=smk.input.judgement,
+        timing_csv=smk.input.timing,
     )
 
 

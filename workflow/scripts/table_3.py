@@ -14,6 +14,7 @@ def main(smk):
         preset=smk.params.preset,
         gd_settings=smk.params.gd_settings,
         hybrid_settings=smk.params.hybrid_settings,
+        timing_csv=smk.input.timing,
     )
 
 

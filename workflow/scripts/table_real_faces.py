@@ -14,6 +14,7 @@ def main(smk):
         source=smk.params.source,
         gd_iterations=smk.params.gd_iterations,
         hybrid_iterations=smk.params.hybrid_iterations,
+        timing_csv=smk.input.timing,
     )
 
 

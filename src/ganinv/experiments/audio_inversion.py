@@ -45,6 +45,42 @@ def make_audio_loss(classifier: torch.nn.Module | None, weights: Mapping[str, fl
     return weighted_sum(terms)
 
 
+def load_audio_targets(
+    *, generator_path: str | os.PathLike, targets_path: str | os.PathLike, device: torch.device
+) -> tuple[torch.nn.Module, torch.Tensor]:
+    """The WaveGAN generator and its target clips (the ``audio`` of ``targets_path``)."""
+    generator, _ = load_model(generator_path, "wavegan.Generator", device)
+    arrays, _ = read_h5(targets_path, ["audio"])
+    check_audio(arrays["audio"], str(targets_path), generator.output_samples)
+    return generator, torch.from_numpy(arrays["audio"])
+
+
+def load_audio_encoder(
+    *, method: str, encoder_path: str | os.PathLike | None, device: torch.device
+) -> torch.nn.Module | None:
+    """The encoder of the encoder and hybrid methods (None for gd)."""
+    if method == "gd":
+        return None
+    if encoder_path is None:
+        raise UserError(f"method '{method}' needs an encoder model file")
+    return load_model(encoder_path, "encoder.AudioEncoder", device)[0]
+
+
+def audio_inversion_loss(
+    *,
+    loss_weights: Mapping[str, float],
+    classifier_path: str | os.PathLike | None,
+    device: torch.device,
+) -> LossFn:
+    """The chapter's loss with its weights (the classifier is loaded when perceptual > 0)."""
+    classifier = None
+    if float(loss_weights.get("perceptual", 0.0)) > 0:
+        if classifier_path is None:
+            raise UserError("a perceptual weight > 0 needs the digit classifier model file")
+        classifier = load_perceptual_network("digits", classifier_path, device)
+    return make_audio_loss(classifier, loss_weights)
+
+
 def run_audio_inversion(
     method: str,
     generator_path: str | os.PathLike,
@@ -59,21 +95,13 @@ def run_audio_inversion(
     classifier_path: str | os.PathLike | None = None,
 ) -> dict:
     """Invert the ``audio`` of ``targets_path``; ``settings`` are the method's hyperparameters."""
-    generator, _ = load_model(generator_path, "wavegan.Generator", device)
-    arrays, _ = read_h5(targets_path, ["audio"])
-    check_audio(arrays["audio"], str(targets_path), generator.output_samples)
-    targets = torch.from_numpy(arrays["audio"])
-    encoder = None
-    if method in ("encoder", "hybrid"):
-        if encoder_path is None:
-            raise UserError(f"method '{method}' needs an encoder model file")
-        encoder, _ = load_model(encoder_path, "encoder.AudioEncoder", device)
-    classifier = None
-    if float(loss_weights.get("perceptual", 0.0)) > 0:
-        if classifier_path is None:
-            raise UserError("a perceptual weight > 0 needs the digit classifier model file")
-        classifier = load_perceptual_network("digits", classifier_path, device)
-    loss_fn = make_audio_loss(classifier, loss_weights)
+    generator, targets = load_audio_targets(
+        generator_path=generator_path, targets_path=targets_path, device=device
+    )
+    encoder = load_audio_encoder(method=method, encoder_path=encoder_path, device=device)
+    loss_fn = audio_inversion_loss(
+        loss_weights=loss_weights, classifier_path=classifier_path, device=device
+    )
     result = invert(method, generator, targets, dict(settings), encoder=encoder, seed=seed,
                     loss_fn=loss_fn, chunk_size=chunk_size, device=device,
                     track_fn=waveform_mse)  # fmt: skip
@@ -84,7 +112,8 @@ def run_audio_inversion(
         "audio-inversion", "seconds_per_clip",
         {"generator": generator_path, "targets": targets_path,
          "encoder": encoder_path if encoder is not None else None,
-         "classifier": classifier_path if classifier is not None else None},
+         "classifier": classifier_path
+         if float(loss_weights.get("perceptual", 0.0)) > 0 else None},
         params, settings=dict(settings), loss_weights=dict(loss_weights),
     )  # fmt: skip
     summary = {"method": method, "seconds_total": result.seconds_total,

@@ -33,6 +33,45 @@ def make_loss(face_net, perceptual_weight: float):
     return weighted_sum([(1.0, pixel_mae), (perceptual_weight, perceptual_loss(face_net))])
 
 
+def load_face_targets(
+    *, generator_path: str | os.PathLike, targets_path: str | os.PathLike, device: torch.device
+) -> tuple[torch.nn.Module, torch.Tensor]:
+    """The face generator and its targets (the ``images`` of ``targets_path``, in [-1, 1])."""
+    generator, _ = load_model(generator_path, FACE_GENERATORS, device)
+    arrays, _ = read_h5(targets_path, ["images"])
+    check_images(arrays["images"], str(targets_path), generator.resolution)
+    return generator, from_uint8(torch.from_numpy(arrays["images"]))
+
+
+def load_face_encoder(
+    *, method: str, encoder_path: str | os.PathLike | None, device: torch.device
+) -> torch.nn.Module | None:
+    """The encoder of the encoder and hybrid methods (None for gd)."""
+    if method not in METHODS:
+        raise UserError(f"unknown inversion method '{method}': use one of {', '.join(METHODS)}")
+    if method == "gd":
+        return None
+    if encoder_path is None:
+        raise UserError(f"method '{method}' needs an encoder model file")
+    return load_model(encoder_path, "encoder.ResNetEncoder", device)[0]
+
+
+def face_inversion_loss(
+    *,
+    settings: Mapping[str, object],
+    face_network: tuple[str, str | None] | None,
+    device: torch.device,
+):
+    """The loss a method's ``settings`` ask for (pixel MAE + perceptual_weight x perceptual)."""
+    perceptual_weight = float(settings.get("perceptual_weight", 0.0))
+    face_net = None
+    if perceptual_weight > 0:
+        if face_network is None:
+            raise UserError("a perceptual weight > 0 needs a face network")
+        face_net = load_perceptual_network(face_network[0], face_network[1], device)
+    return make_loss(face_net, perceptual_weight)
+
+
 def run_face_inversion(
     method: str,
     generator_path: str | os.PathLike,
@@ -46,24 +85,11 @@ def run_face_inversion(
     face_network: tuple[str, str | None] | None = None,
 ) -> dict:
     """Invert the ``images`` of ``targets_path``; ``settings`` are the method's hyperparameters."""
-    if method not in METHODS:
-        raise UserError(f"unknown inversion method '{method}': use one of {', '.join(METHODS)}")
-    generator, _ = load_model(generator_path, FACE_GENERATORS, device)
-    arrays, _ = read_h5(targets_path, ["images"])
-    check_images(arrays["images"], str(targets_path), generator.resolution)
-    targets = from_uint8(torch.from_numpy(arrays["images"]))
-    encoder = None
-    if method in ("encoder", "hybrid"):
-        if encoder_path is None:
-            raise UserError(f"method '{method}' needs an encoder model file")
-        encoder, _ = load_model(encoder_path, "encoder.ResNetEncoder", device)
-    perceptual_weight = float(settings.get("perceptual_weight", 0.0))
-    face_net = None
-    if perceptual_weight > 0:
-        if face_network is None:
-            raise UserError("a perceptual weight > 0 needs a face network")
-        face_net = load_perceptual_network(face_network[0], face_network[1], device)
-    loss_fn = make_loss(face_net, perceptual_weight)
+    encoder = load_face_encoder(method=method, encoder_path=encoder_path, device=device)
+    generator, targets = load_face_targets(
+        generator_path=generator_path, targets_path=targets_path, device=device
+    )
+    loss_fn = face_inversion_loss(settings=settings, face_network=face_network, device=device)
     result = invert(method, generator, targets, settings, encoder=encoder, seed=seed,
                     loss_fn=loss_fn, chunk_size=chunk_size, device=device,
                     track_fn=psnr_signed)  # fmt: skip

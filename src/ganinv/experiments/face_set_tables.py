@@ -13,18 +13,17 @@ import numpy as np
 import pandas as pd
 
 from ganinv.experiments.face_tables import evaluator_description, generator_note
+from ganinv.experiments.timing_tables import apply_timing, timing_note
 from ganinv.runtime import UserError
 from ganinv.tables import read_summaries, write_table
 
 REAL_COLUMNS = (
     "method", "n_images", "n_identities", "top1", "top5", "identity_cosine", "identity_distance",
-    "n_undetected", "psnr_db", "ssim", "fid", "kid", "seconds_total", "seconds_per_image",
-    "generator", "evaluator", "fid_features", "device",
+    "n_undetected", "psnr_db", "ssim", "fid", "kid", "generator", "evaluator", "fid_features",
 )  # fmt: skip
 STYLEGAN2_COLUMNS = (
     "method", "targets", "n_images", "psnr_db", "ssim", "identity_cosine", "identity_distance",
-    "n_undetected", "fid", "kid", "seconds_total", "seconds_per_image", "generator", "evaluator",
-    "fid_features", "device",
+    "n_undetected", "fid", "kid", "generator", "evaluator", "fid_features",
 )  # fmt: skip
 
 
@@ -52,10 +51,12 @@ def write_table_real_faces(
     source: str,
     gd_iterations: int,
     hybrid_iterations: int,
+    timing_csv: str | os.PathLike,
 ) -> pd.DataFrame:
     """Identification of gd / encoder / hybrid reconstructions of real probe faces.
 
     The first row, ``targets``, identifies the probes themselves: the ceiling of every method.
+    ``timing_csv``: the methods' times on the probes (rule time_face_inversions).
     """
     missing = {"gd", "encoder", "hybrid"} - set(summaries)
     if missing:
@@ -70,6 +71,7 @@ def write_table_real_faces(
     }  # fmt: skip
     table = pd.concat([pd.DataFrame([ceiling]), rows], ignore_index=True)
     table = table[[c for c in REAL_COLUMNS if c in table.columns]]
+    table = apply_timing(table, timing_csv, unit="image", skip=("targets",))
     by = table.set_index("method")
     top1 = by.loc[["gd", "encoder", "hybrid"], "top1"]
     beaten = [m for m in ("gd", "encoder") if top1["hybrid"] <= top1[m]]
@@ -93,6 +95,7 @@ def write_table_real_faces(
         f"In this run the claim {verdict} (top-1: gd {top1['gd']:.2f}, encoder "
         f"{top1['encoder']:.2f}, hybrid {top1['hybrid']:.2f}).",
         _sampling_note(top1, int(by.loc["hybrid", "n_images"])),
+        timing_note(timing_csv, unit="image"),
     ]
     write_table(
         table, csv_path, md_path, tex_path,
@@ -112,15 +115,28 @@ def write_table_2_17(
     preset: str,
     alignment: str,
     hybrid_iterations: int,
+    timing_csv: str | os.PathLike,
+    own_timing_csv: str | os.PathLike,
 ) -> pd.DataFrame:
     """Encoder and hybrid of another face GAN (``generator_name``, e.g. ProGAN) on StyleGAN2
-    faces, beside the same methods on that GAN's own test faces (``own_summaries``)."""
-    style = read_summaries(summaries).assign(targets="StyleGAN2")
-    own = read_summaries(own_summaries).assign(targets=f"{generator_name} (own test faces)")
+    faces, beside the same methods on that GAN's own test faces (``own_summaries``).
+
+    ``timing_csv`` / ``own_timing_csv``: the methods' times on each set (time_face_inversions).
+    """
+    columns = [c for c in STYLEGAN2_COLUMNS if c != "targets"]
+    style = read_summaries(summaries)
+    style = apply_timing(style[[c for c in columns if c in style.columns]], timing_csv,
+                         unit="image").assign(targets="StyleGAN2")  # fmt: skip
+    own = read_summaries(own_summaries)
     if "facenet_cosine" in own.columns and "identity_cosine" not in own.columns:
         own["identity_cosine"] = 1.0 - own["facenet_cosine"]
+    own = apply_timing(
+        own[[c for c in columns if c in own.columns]], own_timing_csv, unit="image"
+    ).assign(targets=f"{generator_name} (own test faces)")
     table = pd.concat([style, own], ignore_index=True)
-    table = table[[c for c in STYLEGAN2_COLUMNS if c in table.columns]]
+    table = table[
+        ["method", "targets", *[c for c in table.columns if c not in ("method", "targets")]]
+    ]
     n_faces = int(style["n_images"].iloc[0])
     notes = [
         f"Preset: {preset}. {n_faces} StyleGAN2 faces ({alignment}) inverted with the encoder "
@@ -129,6 +145,8 @@ def write_table_2_17(
         "GAN's own test faces.",
         generator_note(table),
         _evaluator_note(table),
+        timing_note(timing_csv, unit="image") + " The own-test-face rows are timed the same way "
+        "on those faces.",
     ]
     gaps = []
     for method in summaries:
