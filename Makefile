@@ -6,7 +6,7 @@ VENV ?= .venv
 CORES ?= 2
 BIN := $(VENV)/bin
 
-.PHONY: setup system-deps test-deps run smoke test ci lint format bench bench-default rulegraph
+.PHONY: setup system-deps test-deps run smoke test ci lint format bench bench-gpu bench-default rulegraph
 
 # Debian packages the workflow calls: espeak-ng renders the audio chapter's spoken digits.
 # Installed with apt-get when missing and we are root; otherwise the command to run is printed.
@@ -73,12 +73,19 @@ format: setup
 	$(BIN)/snakefmt Snakefile workflow/rules
 
 # Speed ratios measured side by side (see docs/benchmarks.md); DAG overheads need a finished run.
+# The inversion times use the timing rules' code, on a finished run's models when there is one
+# (and print the ratios of its tables beside them), else on random weights.
 bench: setup
 	$(BIN)/python benchmarks/bench_sampling.py
-	$(BIN)/python benchmarks/bench_inversion.py
+	@if [ -f results/thesis/table_2_3.csv ]; then $(BIN)/python benchmarks/bench_inversion.py --run . ; \
+	 else $(BIN)/python benchmarks/bench_inversion.py ; fi
 	@if [ -d results/benchmarks ]; then $(BIN)/python benchmarks/bench_dag.py . ; \
 	 else echo "bench_dag.py: run 'make run' first (it measures a finished run)"; fi
 	$(BIN)/python benchmarks/bench_wall.py --preset smoke
+
+# Table 2.3 at thesis size on one GPU (fp32, TF32, torch.compile), a few minutes.
+bench-gpu: setup
+	$(BIN)/python benchmarks/bench_gpu_table_2_3.py --compile --out docs/gpu_table_2_3.csv
 
 # The whole embedded default from scratch in a scratch folder (about 18 minutes on 2 cores).
 bench-default: setup

@@ -61,6 +61,9 @@ def main() -> None:
     seconds = jobs["seconds"]
     print(f"sum of job times    {seconds.sum():.0f} s, mean {seconds.mean():.2f} s, "
           f"median {seconds.median():.2f} s")  # fmt: skip
+    alone = jobs[jobs["job"].str.contains("timing_")]
+    print(f"timing jobs         {len(alone)} jobs, {alone['seconds'].sum():.0f} s with all cores "
+          "reserved (no other job beside them)")  # fmt: skip
     longest = jobs.sort_values("seconds", ascending=False).head(5)
     print(longest[["job", "seconds"]].to_string(index=False))
     if args.keep:
