@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -24,4 +25,5 @@ def test_gpu_table_2_3_script_runs_at_a_small_size_on_the_cpu(tmp_path):
     assert table["method"].tolist()[:3] == ["gd", "encoder", "hybrid"]
     assert (table["seconds_total"] > 0).all()
     assert table["thesis_seconds"].tolist()[:3] == [1135.24, 3.96, 32.55]
-    assert "encoder vs GD" in result.stdout and "thesis 1135.24 s" in result.stdout
+    assert "encoder vs GD" in result.stdout
+    assert re.search(r"fp32 +eager +gd +[0-9.]+ s for 4 .* thesis +1135\.24 s", result.stdout)

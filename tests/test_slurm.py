@@ -89,6 +89,9 @@ def test_profile_sizes_every_gpu_rule():
     for rule in gpu_rules:
         assert requested.get(rule, {}).get("gpu") == 1, f"{rule} asks for no GPU"
         assert requested[rule]["cpus_per_gpu"] >= 1 and requested[rule]["runtime"] > 0
+    # The timing jobs measure the tables' times: a whole node each, nothing beside them.
+    for rule in ("time_face_inversions", "time_audio_inversions"):
+        assert requested[rule]["slurm_extra"] == "'--exclusive'", rule
     # A gpu limit would throttle the whole cluster run; cpus_per_task would override cpus_per_gpu.
     assert "resources" not in profile
     assert not {"gpu", "cpus_per_task"} & set(profile["default-resources"])
