@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from types import SimpleNamespace
 
+import numpy as np
 import pandas as pd
 import pytest
 import torch
@@ -169,3 +170,20 @@ def test_tables_take_their_times_from_the_timing_csv(tmp_path):
     pd.DataFrame({"x": [1]}).to_csv(tmp_path / "bad.csv", index=False)
     with pytest.raises(UserError, match="not a timing table"):
         apply_timing(table, tmp_path / "bad.csv", unit="image")
+
+
+def test_psnr_figure_is_drawn_from_the_timing_table_also_for_runs_timed_whole(tmp_path):
+    from ganinv.data.h5io import write_h5
+    from ganinv.plots import plot_psnr_iterations
+
+    csv = timing_csv(tmp_path / "timing.csv", {"gd": 0.5, "encoder": 0.01, "hybrid": 0.1})
+    frame = pd.read_csv(csv)
+    frame.loc[frame["method"] == "hybrid", "seconds_per_iteration"] = float("nan")  # timed whole
+    frame.to_csv(csv, index=False)
+    inversions = {}
+    for method, rows in (("gd", 11), ("encoder", 1), ("hybrid", 3)):
+        inversions[method] = tmp_path / f"{method}.h5"
+        curve = np.linspace(10, 20, rows)[:, None].repeat(4, axis=1).astype(np.float32)
+        write_h5(inversions[method], {"psnr_curve": curve}, {})
+    plot_psnr_iterations(inversions, csv, tmp_path / "f.png")
+    assert (tmp_path / "f.png").stat().st_size > 10_000

@@ -151,7 +151,7 @@ def plot_psnr_iterations(
     The time axis uses the timing rule's measurements (``timing_csv``, see :mod:`ganinv.timing`):
     iteration ``i`` of GD or the hybrid is reached at ``seconds_fixed + i x seconds_per_iteration``
     (the hybrid's fixed part includes the encoder's pass, so its curve starts after it), and the
-    encoder is a point at its total time.
+    encoder is a point at its total time. A run short enough to be timed whole is spread evenly.
     """
     import pandas as pd
 
@@ -174,7 +174,10 @@ def plot_psnr_iterations(
             continue
         ax_it.plot(iterations, mean, label=method, color=color)
         ax_it.fill_between(iterations, low, high, alpha=0.2, color=color)
-        seconds = times["seconds_fixed"] + iterations * times["seconds_per_iteration"]
+        if np.isfinite(times["seconds_per_iteration"]):
+            seconds = times["seconds_fixed"] + iterations * times["seconds_per_iteration"]
+        else:  # a run short enough to be timed whole: its iterations spread evenly
+            seconds = np.linspace(1, len(curve), len(curve)) * times["seconds_total"] / len(curve)
         ax_time.plot(seconds, mean, label=method, color=color)
     ax_it.set_xlabel("gradient-descent iteration (0 = starting point)")
     ax_it.set_ylabel("PSNR (dB), mean over test faces")
