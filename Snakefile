@@ -78,6 +78,7 @@ rule all:
             ext=["csv", "md", "tex"],
         ),
         "results/thesis/figure_3_1.png",
+        expand("results/thesis/table_audio_generator.{ext}", ext=["csv", "md", "tex"]),
         expand(
             "results/thesis/figure_audio_{target_set}.png",
             target_set=AUDIO_TARGET_SETS,

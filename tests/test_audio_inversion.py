@@ -161,22 +161,35 @@ def test_metrics_tables_figures_and_wavs(tiny_audio, tmp_path):
         per_clip = pd.read_csv(tmp_path / f"{target_set}_gd_per_clip.csv")
         assert len(per_clip) == 6 and per_clip["waveform_mse"].ge(0).all()
         timing = timing_csv(tmp_path / "timing.csv", {"gd": 0.5, "encoder": 0.01, "hybrid": 0.1})
-        table = write_table_3(summaries, target_set, tmp_path / "t.csv", tmp_path / "t.md",
-                              tmp_path / "t.tex", "test", {"iterations": 3, "optimizer": "adam"},
-                              {"iterations": 2}, timing_csv=timing)  # fmt: skip
+        judgement = tmp_path / "judgement.csv"
+        pd.DataFrame([{"generator": "WaveGAN G", "evaluator": "classifier E",
+                       "verdict": "collapsed: too few digits", "inception_score": 1.5,
+                       "real_inception_score": 6.0, "digits_read": 3,
+                       "diversity_ratio": 0.7}]).to_csv(judgement, index=False)  # fmt: skip
+        table = write_table_3(summaries=summaries, target_set=target_set,
+                              csv_path=tmp_path / "t.csv", md_path=tmp_path / "t.md",
+                              tex_path=tmp_path / "t.tex", preset="test",
+                              gd_settings={"iterations": 3, "optimizer": "adam"},
+                              hybrid_settings={"iterations": 2}, timing_csv=timing,
+                              judgement_csv=judgement)  # fmt: skip
         assert list(table["method"]) == ["gd", "encoder", "hybrid"]
         assert table["seconds_per_clip"].tolist() == [0.5, 0.01, 0.1]  # from the timing table
         assert table["cpu_seconds_per_clip"].tolist() == pytest.approx([0.4, 0.008, 0.08])
         markdown = (tmp_path / "t.md").read_text()
         assert "Preset: test" in markdown and "hybrid does not help audio" in markdown
         assert "50x faster per clip" in markdown and "timed alone" in markdown
+        assert "Generator inverted: WaveGAN G; evaluator: classifier E" in markdown
+        assert "collapsed: too few digits (Inception Score 1.50 vs 6.00" in markdown
+        assert ("Finding (real digits)" in markdown) == (target_set == "real")
     inversions = {m: tiny_audio / f"real_{m}.h5" for m in ("gd", "encoder", "hybrid")}
-    plot_audio_reconstructions(tiny_audio / "real.h5", inversions, tmp_path / "f.png", "t", 2)
-    plot_waveform_figure(tiny_audio / "real.h5", tmp_path / "w.png")
+    plot_audio_reconstructions(targets_h5=tiny_audio / "real.h5", inversions=inversions,
+                               out_png=tmp_path / "f.png", title="t", n_clips=2)  # fmt: skip
+    plot_waveform_figure(audio_h5=tiny_audio / "real.h5", out_png=tmp_path / "w.png")
     assert (tmp_path / "f.png").stat().st_size > 10_000
     assert (tmp_path / "w.png").stat().st_size > 10_000
     wavs = [tmp_path / f"{name}.wav" for name in ("targets", "gd", "encoder", "hybrid")]
-    write_listening_files(tiny_audio / "real.h5", inversions, wavs, n_clips=3)
+    write_listening_files(targets_h5=tiny_audio / "real.h5", inversions=inversions, out_wavs=wavs,
+                          n_clips=3)  # fmt: skip
     data, rate = soundfile.read(wavs[0])
     assert rate == 16000 and len(data) == 3 * T + 2 * 4000
     real = read_h5(tiny_audio / "real.h5", ["audio"])[0]["audio"]

@@ -155,13 +155,19 @@ def _harmonic_tones(path: Path, n_tones: int = 10, per_tone: int = 4, seed: int 
     return path
 
 
+def _fit(data: Path, out: Path, config: WaveGANTraining, **quality) -> dict:
+    """train_wavegan in this process, writing into ``out`` (g.pt, c.csv, s.wav, work/)."""
+    return train_wavegan(data_h5=data, model_path=out / "g.pt", curve_csv=out / "c.csv",
+                         samples_wav=out / "s.wav", work_dir=out / "work", config=config,
+                         device=torch.device("cpu"), **quality)  # fmt: skip
+
+
 def test_bad_data_is_a_user_error(tmp_path):
     config = WaveGANTraining(steps=1, d=2, batch_size=2)
 
     def train(path: Path) -> None:
         out = tmp_path / "out"
-        train_wavegan(path, out / "g.pt", out / "c.csv", out / "s.wav", out / "work", config,
-                      torch.device("cpu"))  # fmt: skip
+        _fit(path, out, config)
 
     write_h5(tmp_path / "short.h5", {"audio": np.zeros((4, 1, 16000), np.float32)})
     with pytest.raises(UserError, match=r"shape \[4, 1, 16000\].*\[N, 1, 16384\]"):
@@ -184,8 +190,9 @@ SCRIPT = textwrap.dedent(
     out = sys.argv[2]
     setup_logging(out + "/log.txt")
     config = WaveGANTraining(**eval(sys.argv[3]))
-    train_wavegan(sys.argv[1], out + "/g.pt", out + "/curve.csv", out + "/samples.wav",
-                  out + "/work", config, torch.device("cpu"))
+    train_wavegan(data_h5=sys.argv[1], model_path=out + "/g.pt", curve_csv=out + "/curve.csv",
+                  samples_wav=out + "/samples.wav", work_dir=out + "/work", config=config,
+                  device=torch.device("cpu"))
     """
 )
 TINY = dict(steps=30, z_dim=8, d=2, kernel_size=9, batch_size=3, n_critic=2, ema_beta=0.9,
@@ -233,8 +240,7 @@ def test_changed_parameters_start_afresh(tmp_path, caplog, one_thread):
 
     def train(**changes) -> None:
         config = WaveGANTraining(**{**TINY, "steps": 4, **changes})
-        train_wavegan(data, out / "g.pt", out / "c.csv", out / "s.wav", out / "work", config,
-                      torch.device("cpu"))  # fmt: skip
+        _fit(data, out, config)
 
     train()
     with caplog.at_level("INFO", logger="ganinv"):
@@ -253,8 +259,7 @@ def test_short_training_moves_the_spectrum_towards_the_data(tmp_path, one_thread
     config = WaveGANTraining(steps=50, d=4, batch_size=16, n_critic=2, lr=3e-4, log_every=10,
                              checkpoint_every=1000, seed=0)  # fmt: skip
     out = tmp_path / "run"
-    summary = train_wavegan(data, out / "g.pt", out / "c.csv", out / "s.wav", out / "work",
-                            config, torch.device("cpu"))  # fmt: skip
+    summary = _fit(data, out, config)
     print(summary)
     assert summary["spectral_distance_final"] < 0.7 * summary["spectral_distance_initial"]
 

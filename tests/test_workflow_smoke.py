@@ -160,6 +160,28 @@ def test_audio_chapter_outputs(smoke_run):
     assert soundfile.info(audio / "wavegan" / "samples.wav").frames >= 4 * 16384
 
 
+def test_the_audio_gan_is_judged_before_inversion(smoke_run):
+    thesis = smoke_run / "results" / "thesis"
+    curve = pd.read_csv(smoke_run / "results" / "audio" / "wavegan" / "quality.csv")
+    assert curve["step"].tolist() == [0, 10, 20]  # untrained, every 10 steps, the last
+    assert curve[["inception_ratio", "diversity_ratio"]].gt(0).all().all()
+    assert (thesis / "figure_wavegan_quality.png").stat().st_size > 10_000
+    judged = pd.read_csv(thesis / "table_audio_generator.csv").iloc[0]
+    assert judged["n_clips"] == judged["n_real"] == 60
+    assert judged["generator"].startswith("WaveGAN trained in this run on espeak-ng speech")
+    assert judged["evaluator"].startswith("evaluator digit classifier")
+    # 20 steps of a d = 4 WaveGAN say one sound: the verdict says so, and so do the logs.
+    assert judged["verdict"].startswith("collapsed: ")
+    for log in ("audio/train_wavegan.log", "audio/judge_wavegan.log"):
+        text = (smoke_run / "results" / "logs" / log).read_text()
+        assert text.count("WARNING") == 1 and "mode-collapsed" in text
+    for target_set in ("generated", "real"):
+        markdown = (thesis / f"table_3_{target_set}.md").read_text()
+        assert (
+            "The generator judged before inversion (table_audio_generator): collapsed" in markdown
+        )
+
+
 def test_the_tables_times_are_measured_with_no_other_job_running(smoke_run):
     timing_rules = ("time_face_inversions", "time_audio_inversions")
     log = max((smoke_run / ".snakemake" / "log").glob("*.snakemake.log")).read_text()
@@ -316,7 +338,11 @@ def test_report_collects_thesis_outputs(smoke_run, tmp_path):
     assert sum(path.endswith(".wav") for path in real) == 4
     filed = {path for cat in categories.values() for paths in cat.values() for path in paths}
     assert categories["Faces"]["Generators"] == ["results/thesis/table_generators.md"]
-    assert len(filed) == 25 and not any(path.endswith((".csv", ".tex", ".h5")) for path in filed)
+    assert sorted(categories["Audio"]["Generator"]) == [
+        "results/thesis/figure_wavegan_quality.png",
+        "results/thesis/table_audio_generator.md",
+    ]
+    assert len(filed) == 27 and not any(path.endswith((".csv", ".tex", ".h5")) for path in filed)
     results = _report_json(html, "results")
     # Captions as single-spaced text: the .rst line breaks are not part of what they say.
     captions = {path: " ".join(entry["caption"].split()) for path, entry in results.items()}

@@ -150,11 +150,12 @@ def audio_problems(audio: Mapping[str, Any]) -> list[str]:
             for split, folder in folders.items()
             if not folder
         ]
-    elif data.get("source") == "espeak" and any(folders.values()):
+    elif data.get("source") in ("espeak", "fsdd") and any(folders.values()):
         problems.append(
-            "audio.data.folders: folders are given but audio.data.source is espeak; set "
-            "source: folder to read them, or set the folders to null"
+            f"audio.data.folders: folders are given but audio.data.source is {data['source']}; "
+            "set source: folder to read them, or set the folders to null"
         )
+    problems += fsdd_problems(data)
     encoder = audio.get("encoder", {})
     n = audio.get("samples", {}).get("sets", {}).get("encoder_train", {}).get("n")
     need = encoder.get("val_size", 0) + encoder.get("batch_size", 0)
@@ -166,6 +167,34 @@ def audio_problems(audio: Mapping[str, Any]) -> list[str]:
     classifier = audio.get("classifier", {})
     if classifier.get("hop", 0) > classifier.get("n_fft", 1 << 30):
         problems.append("audio.classifier.hop: the hop must not exceed the frame (n_fft)")
+    return problems
+
+
+def fsdd_problems(data: Mapping[str, Any]) -> list[str]:
+    """Cross-field rules of the FSDD source: take ranges in order and disjoint."""
+    problems = []
+    fsdd = data.get("fsdd", {})
+    if fsdd.get("folder") and data.get("source") != "fsdd":
+        problems.append(
+            f"audio.data.fsdd.folder: a folder is given but audio.data.source is "
+            f"{data.get('source')}; set source: fsdd to read it, or set the folder to null"
+        )
+    ranges = {}
+    for split, takes in fsdd.get("takes", {}).items():
+        if isinstance(takes, list) and len(takes) == 2 and takes[0] > takes[1]:
+            problems.append(
+                f"audio.data.fsdd.takes.{split}: [{takes[0]}, {takes[1]}] is [first, last]; "
+                "first must not exceed last"
+            )
+        elif isinstance(takes, list) and len(takes) == 2:
+            ranges[split] = takes
+    if len(ranges) == 2:
+        (a, (a0, a1)), (b, (b0, b1)) = sorted(ranges.items())
+        if a0 <= b1 and b0 <= a1:
+            problems.append(
+                f"audio.data.fsdd.takes: {a} [{a0}, {a1}] and {b} [{b0}, {b1}] overlap; the "
+                "encoder's real phase must not see the real targets, so make them disjoint"
+            )
     return problems
 
 

@@ -92,6 +92,7 @@ def training_reports():
     ]
     if "wavegan" not in IMPORTED:
         reports.append("results/audio/wavegan/samples.wav")
+        reports.append("results/thesis/figure_wavegan_quality.png")
     return reports
 
 
@@ -499,6 +500,34 @@ def speech_split_params(split):
         "clips_per_digit": data["clips_per_digit"][split],
         "peak": data["peak"],
     }
+
+
+def audio_generator_description():
+    """How the audio generator came to be, printed in the tables that judge and invert it."""
+    if "wavegan" in IMPORTED:
+        return f"WaveGAN imported from {PRETRAINED['wavegan']}"
+    gan = AUDIO["wavegan"]
+    return (
+        f"WaveGAN trained in this run on {audio_data_description()} (d {gan['d']}, "
+        f"{gan['steps']} steps x {gan['n_critic']} critic updates, batch {gan['batch_size']})"
+    )
+
+
+def audio_data_description():
+    """The training speech of the audio chapter, in words."""
+    data = AUDIO["data"]
+    if data["source"] == "espeak":
+        return f"espeak-ng speech ({data['train_speakers']} voices)"
+    return f"{data['source']} speech"
+
+
+def audio_evaluator_description():
+    """The classifier behind the audio tables' Inception Score and digit accuracy."""
+    net = AUDIO["classifier"]
+    return (
+        f"evaluator digit classifier trained in this run (ResNet width {net['width']}, "
+        f"{net['representation']} STFT, own seed)"
+    )
 
 
 def classifier_training_params(role):

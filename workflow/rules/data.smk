@@ -1,4 +1,4 @@
-# Data the networks train on: procedural faces (and, later, espeak-ng spoken digits).
+# Data the networks train on: procedural faces and spoken digits (espeak-ng, a WAV folder or FSDD).
 
 
 rule render_faces:
@@ -83,7 +83,7 @@ if AUDIO["data"]["source"] == "espeak":
         script:
             "../scripts/render_speech.py"
 
-else:
+elif AUDIO["data"]["source"] == "folder":
 
     rule read_speech_folder:
         """Read a folder of WAV files laid out like SC09 (resampled, padded/cropped) to HDF5."""
@@ -104,3 +104,46 @@ else:
             },
         script:
             "../scripts/read_speech_folder.py"
+
+else:
+    FSDD = AUDIO["data"]["fsdd"]
+
+    rule fetch_fsdd:
+        """Check a local copy of the Free Spoken Digit Dataset (FSDD) or download it."""
+        output:
+            verified="results/audio/fsdd/verified.json",
+        log:
+            "results/logs/audio/fetch_fsdd.log",
+        localrule: True
+        conda:
+            "../../envs/ganinv.yaml"
+        params:
+            folder=FSDD["folder"],
+            download_dir=FSDD["download_dir"] or "results/audio/fsdd/download",
+            url=FSDD["url"],
+        script:
+            "../scripts/fetch_fsdd.py"
+
+    rule read_fsdd_split:
+        """One split of FSDD by speaker, resampled from 8 to 16 kHz (16384 samples) to HDF5."""
+        input:
+            verified="results/audio/fsdd/verified.json",
+        output:
+            h5="results/audio/data/{audio_split}.h5",
+        log:
+            "results/logs/audio/read_fsdd_{audio_split}.log",
+        benchmark:
+            "results/benchmarks/audio/read_fsdd_{audio_split}.tsv"
+        conda:
+            "../../envs/ganinv.yaml"
+        params:
+            # Held-out speakers, the split's take range (train: every take) and its cap.
+            read=lambda wildcards: {
+                "split": wildcards.audio_split,
+                "heldout_speakers": FSDD["heldout_speakers"],
+                "takes": FSDD["takes"].get(wildcards.audio_split),
+                "clips_per_digit": FSDD["clips_per_digit"][wildcards.audio_split],
+                "peak": AUDIO["data"]["peak"],
+            },
+        script:
+            "../scripts/read_fsdd_split.py"

@@ -156,7 +156,7 @@ rule figure_encoder_training:
 
 
 rule figure_3_1:
-    """Thesis Figure 3.1: a 1-second 16 kHz waveform (a held-out voice's clip)."""
+    """Thesis Figure 3.1: a 1-second 16 kHz clip of a held-out voice, waveform and spectrogram."""
     input:
         audio="results/audio/data/real_test.h5",
     output:

@@ -153,12 +153,15 @@ rule sample_stylegan2:
 if "wavegan" not in IMPORTED:
 
     rule train_wavegan:
-        """WaveGAN (WGAN-GP, phase shuffle) on the training voices; samples.wav to listen to."""
+        """WaveGAN (WGAN-GP, phase shuffle) on the training voices, its quality curve measured by
+        the evaluator classifier; samples.wav to listen to."""
         input:
             data="results/audio/data/train.h5",
+            evaluator="results/audio/classifier/evaluator.pt",
         output:
             model="results/audio/wavegan/generator.pt",
             curve="results/audio/wavegan/loss.csv",
+            quality="results/audio/wavegan/quality.csv",
             samples="results/audio/wavegan/samples.wav",
         log:
             "results/logs/audio/train_wavegan.log",
@@ -172,9 +175,35 @@ if "wavegan" not in IMPORTED:
         params:
             training={**AUDIO["wavegan"], "seed": rule_seed("audio", "wavegan")},
             work_dir="results/audio/wavegan/work",
+            floors=AUDIO["judge"]["floors"],
+            is_splits=AUDIO["metrics"]["is_splits"],
             device=config["device"],
         script:
             "../scripts/train_wavegan.py"
+
+    rule figure_wavegan_quality:
+        """The trained WaveGAN's quality curve: Inception Score, digits read, diversity."""
+        input:
+            curve="results/audio/wavegan/quality.csv",
+        output:
+            png=report(
+                "results/thesis/figure_wavegan_quality.png",
+                caption="../report/figure_wavegan_quality.rst",
+                category="Audio",
+                subcategory="Generator",
+                labels={"result": "WaveGAN quality curve", "format": "figure"},
+            ),
+        log:
+            "results/logs/thesis/figure_wavegan_quality.log",
+        benchmark:
+            "results/benchmarks/thesis/figure_wavegan_quality.tsv"
+        localrule: True
+        conda:
+            "../../envs/ganinv.yaml"
+        params:
+            floors=AUDIO["judge"]["floors"],
+        script:
+            "../scripts/figure_wavegan_quality.py"
 
 
 rule sample_wavegan:
@@ -281,3 +310,58 @@ rule table_generators:
         preset=PRESET_LABEL,
     script:
         "../scripts/table_generators.py"
+
+
+rule judge_audio_gan:
+    """The audio GAN's Inception Score, digit coverage and diversity before it is inverted."""
+    input:
+        samples="results/audio/samples/encoder_train.h5",
+        real="results/audio/data/train.h5",
+        evaluator="results/audio/classifier/evaluator.pt",
+    output:
+        csv="results/audio/wavegan/judgement.csv",
+    log:
+        "results/logs/audio/judge_wavegan.log",
+    benchmark:
+        "results/benchmarks/audio/judge_wavegan.tsv"
+    conda:
+        "../../envs/ganinv.yaml"
+    threads: 1
+    params:
+        generator=audio_generator_description(),
+        evaluator=audio_evaluator_description(),
+        n=AUDIO["judge"]["n"],
+        seed=rule_seed("audio", "judge"),
+        is_splits=AUDIO["metrics"]["is_splits"],
+        floors=AUDIO["judge"]["floors"],
+        device=config["device"],
+    script:
+        "../scripts/judge_audio_gan.py"
+
+
+rule table_audio_generator:
+    """The audio GAN of this run, judged (quality, digit coverage, diversity, collapse)."""
+    input:
+        judgement="results/audio/wavegan/judgement.csv",
+    output:
+        csv="results/thesis/table_audio_generator.csv",
+        md=report(
+            "results/thesis/table_audio_generator.md",
+            caption="../report/table_audio_generator.rst",
+            category="Audio",
+            subcategory="Generator",
+            labels={"result": "audio GAN judged", "format": "table"},
+        ),
+        tex="results/thesis/table_audio_generator.tex",
+    log:
+        "results/logs/thesis/table_audio_generator.log",
+    benchmark:
+        "results/benchmarks/thesis/table_audio_generator.tsv"
+    localrule: True
+    conda:
+        "../../envs/ganinv.yaml"
+    params:
+        preset=PRESET_LABEL,
+        floors=AUDIO["judge"]["floors"],
+    script:
+        "../scripts/table_audio_generator.py"

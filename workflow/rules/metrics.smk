@@ -276,6 +276,7 @@ rule table_3:
             method=INVERSION_METHODS,
         ),
         timing="results/audio/timing/{target_set}.csv",
+        judgement="results/audio/wavegan/judgement.csv",
     output:
         csv="results/thesis/table_3_{target_set}.csv",
         md=report(

@@ -5,7 +5,9 @@ from ganinv.scripting import run
 
 
 def main(smk):
-    plot_waveform_figure(smk.input.audio, smk.output.figure, index=smk.params.index)
+    plot_waveform_figure(
+        audio_h5=smk.input.audio, out_png=smk.output.figure, index=smk.params.index
+    )
 
 
 run(snakemake, main)  # noqa: F821 - injected by Snakemake

@@ -15,6 +15,7 @@ def main(smk):
         gd_settings=smk.params.gd_settings,
         hybrid_settings=smk.params.hybrid_settings,
         timing_csv=smk.input.timing,
+        judgement_csv=smk.input.judgement,
     )
 
 

@@ -18,6 +18,7 @@ import re
 from dataclasses import dataclass
 from math import gcd
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from scipy.signal import resample_poly
@@ -27,7 +28,7 @@ from ganinv.data.speech import DIGITS, write_speech_h5
 from ganinv.data.wav import read_wav
 from ganinv.runtime import UserError, params_hash
 
-__all__ = ["LAYOUTS", "WavFile", "read_wav_folder", "scan_wav_folder"]
+__all__ = ["LAYOUTS", "WavFile", "read_wav_folder", "scan_wav_folder", "write_wav_clips"]
 
 log = logging.getLogger(__name__)
 
@@ -143,6 +144,7 @@ class _Loader:
         self.clip_samples = clip_samples
         self.peak = peak
         self.resampled = 0
+        self.cropped = 0
         self.silent = 0
 
     def load(self, path: Path) -> np.ndarray:
@@ -154,6 +156,8 @@ class _Loader:
             self.resampled += 1
             divisor = gcd(self.sample_rate, rate)
             mono = resample_poly(mono, self.sample_rate // divisor, rate // divisor)
+        if len(mono) > self.clip_samples:
+            self.cropped += 1
         clip = _fit(mono, self.clip_samples)
         if self.peak is not None:
             top = np.abs(clip).max() if clip.size else 0.0
@@ -162,6 +166,68 @@ class _Loader:
             else:
                 self.silent += 1
         return np.clip(clip, -1.0, 1.0).astype(np.float32)
+
+
+def write_wav_clips(
+    *,
+    files: list[WavFile],
+    out_h5: str | os.PathLike,
+    attrs: dict[str, Any],
+    sample_rate: int = 16000,
+    clip_samples: int = 16384,
+    peak: float | None = None,
+    speaker_names: list[str] | None = None,
+    desc: str = "read wav",
+) -> dict[str, int]:
+    """Write ``files`` (in this order) to the speech HDF5 layout; the clip pipeline of this module.
+
+    Each file is mixed to mono, resampled to ``sample_rate`` if needed
+    (``scipy.signal.resample_poly``, polyphase), centre-padded or centre-cropped to
+    ``clip_samples``, optionally scaled to an absolute peak of ``peak``, and clipped to [-1, 1].
+    ``voice`` holds the file stem, ``speaker`` the index of the speaker name in ``speaker_names``
+    (default: the files' names, sorted; -1 for a file without one), ``pitch``/``speed`` are -1.
+    ``attrs`` must hold ``clip_samples``. Returns ``{"n", "resampled", "cropped", "silent"}``.
+    """
+    if peak is not None and not 0.0 < peak <= 1.0:
+        raise UserError(f"peak must be in (0, 1] or null, got {peak}")
+    names = (
+        sorted({item.speaker for item in files if item.speaker})
+        if speaker_names is None
+        else list(speaker_names)
+    )
+    index = {name: i for i, name in enumerate(names)}
+    loader = _Loader(int(sample_rate), int(clip_samples), peak)
+    n = len(files)
+    write_speech_h5(
+        out_h5,
+        n,
+        (loader.load(item.path) for item in files),
+        labels=np.array([item.label for item in files]),
+        speakers=np.array([index.get(item.speaker, -1) for item in files]),
+        pitch=np.full(n, -1),
+        speed=np.full(n, -1),
+        voices=[item.path.stem for item in files],
+        attrs=attrs,
+        desc=desc,
+    )
+    if loader.resampled:
+        log.info("resampled %d of %d files to %d Hz", loader.resampled, n, sample_rate)
+    if loader.cropped:
+        log.info(
+            "centre-cropped %d of %d files longer than %d samples (%.3f s)",
+            loader.cropped,
+            n,
+            clip_samples,
+            clip_samples / sample_rate,
+        )
+    if loader.silent:
+        log.warning("%d of %d files are silent (left as zeros)", loader.silent, n)
+    return {
+        "n": n,
+        "resampled": loader.resampled,
+        "cropped": loader.cropped,
+        "silent": loader.silent,
+    }
 
 
 def read_wav_folder(
@@ -174,18 +240,15 @@ def read_wav_folder(
 ) -> dict[str, int]:
     """Read a folder of spoken-digit WAV files into the speech HDF5 layout.
 
-    Each file is mixed to mono, resampled to ``sample_rate`` if needed, centre-padded or
-    centre-cropped to ``clip_samples``, optionally scaled to an absolute peak of ``peak``, and
-    clipped to [-1, 1]. ``max_files`` keeps a digit-balanced subset. ``voice`` holds the file
-    stem, ``speaker`` the index of the speaker name in sorted order (-1 when the name has none),
-    ``pitch``/``speed`` are -1. Returns ``{"n", "resampled"}``.
+    Each file goes through :func:`write_wav_clips` (mono, resampled to ``sample_rate``, padded or
+    cropped to ``clip_samples``, optional peak). ``max_files`` keeps a digit-balanced subset.
+    ``speaker`` is the index of the speaker name in sorted order (-1 when the name has none).
+    Returns ``{"n", "resampled"}``.
     """
     if peak is not None and not 0.0 < peak <= 1.0:
         raise UserError(f"peak must be in (0, 1] or null, got {peak}")
     files = _subset(_scan(folder), max_files)
-    names = sorted({item.speaker for item in files if item.speaker})
-    index = {name: i for i, name in enumerate(names)}
-    loader = _Loader(int(sample_rate), int(clip_samples), peak)
+    speakers = len({item.speaker for item in files if item.speaker})
     params = {
         "folder": str(Path(folder).resolve()),
         "sample_rate": sample_rate,
@@ -203,25 +266,16 @@ def read_wav_folder(
         n=len(files),
         max_files=max_files,
         peak=peak,
-        speakers=len(names),
+        speakers=speakers,
         config_hash=params_hash(params),
     )
-    n = len(files)
-    write_speech_h5(
-        out_h5,
-        n,
-        (loader.load(item.path) for item in files),
-        labels=np.array([item.label for item in files]),
-        speakers=np.array([index.get(item.speaker, -1) for item in files]),
-        pitch=np.full(n, -1),
-        speed=np.full(n, -1),
-        voices=[item.path.stem for item in files],
+    summary = write_wav_clips(
+        files=files,
+        out_h5=out_h5,
         attrs=attrs,
-        desc="read wav",
+        sample_rate=sample_rate,
+        clip_samples=clip_samples,
+        peak=peak,
     )
-    if loader.resampled:
-        log.info("resampled %d of %d files to %d Hz", loader.resampled, n, sample_rate)
-    if loader.silent:
-        log.warning("%d of %d files are silent (left as zeros)", loader.silent, n)
-    log.info("read %d clips (%d speakers) from %s", n, len(names), folder)
-    return {"n": n, "resampled": loader.resampled}
+    log.info("read %d clips (%d speakers) from %s", summary["n"], speakers, folder)
+    return {"n": summary["n"], "resampled": summary["resampled"]}

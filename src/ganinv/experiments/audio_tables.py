@@ -48,7 +48,28 @@ def _finding(by: pd.DataFrame, gd_label: str, hybrid_label: str) -> list[str]:
     ]
 
 
+def _judgement_notes(judgement_csv: str | os.PathLike) -> list[str]:
+    """The generator, the evaluator and the generator's verdict (table_audio_generator)."""
+    row = pd.read_csv(judgement_csv).iloc[0]
+    return [
+        f"Generator inverted: {row['generator']}; evaluator: {row['evaluator']}.",
+        f"The generator judged before inversion (table_audio_generator): {row['verdict']} "
+        f"(Inception Score {row['inception_score']:.2f} vs {row['real_inception_score']:.2f} "
+        f"for its training clips, {int(row['digits_read'])} of 10 digits read, STFT diversity "
+        f"{row['diversity_ratio']:.0%} of the training clips').",
+    ]
+
+
+def _real_digits_finding(by: pd.DataFrame) -> str:
+    accuracy = ", ".join(f"{method} {by.loc[method, 'digit_accuracy']:.2f}" for method in by.index)
+    return (
+        "Finding (real digits): share of the held-out voices' reconstructions that the evaluator "
+        f"reads as the spoken digit: {accuracy} (chance 0.10)."
+    )
+
+
 def write_table_3(
+    *,
     summaries: Mapping[str, str | os.PathLike],
     target_set: str,
     csv_path: str | os.PathLike,
@@ -58,9 +79,11 @@ def write_table_3(
     gd_settings: Mapping[str, object],
     hybrid_settings: Mapping[str, object],
     timing_csv: str | os.PathLike,
+    judgement_csv: str | os.PathLike,
 ) -> pd.DataFrame:
     """Assemble one chapter-3 table from the per-method summaries (keys gd, encoder, hybrid);
-    the times come from ``timing_csv`` (rule time_audio_inversions)."""
+    the times come from ``timing_csv`` (rule time_audio_inversions), the generator and its
+    verdict from ``judgement_csv`` (rule judge_audio_gan)."""
     if target_set not in TITLES:
         raise UserError(f"unknown target set '{target_set}': use one of {', '.join(TITLES)}")
     missing = {"gd", "encoder", "hybrid"} - set(summaries)
@@ -89,9 +112,12 @@ def write_table_3(
         f"Methods: {gd_label} from z ~ U[-1, 1]; encoder = one ResNet-18 pass on the STFT; "
         f"{hybrid_label} = encoder start + {hybrid_settings['iterations']} GD steps. Loss: "
         "perceptual (classifier stage activations) + STFT MAE + waveform MAE.",
+        *_judgement_notes(judgement_csv),
         timing_note(timing_csv, unit="clip"),
         *_finding(by, gd_label, hybrid_label),
     ]
+    if target_set == "real":
+        notes.append(_real_digits_finding(by))
     if target_set == "generated":
         notes.append("latent_mse / latent_mae: error of the recovered z against the true z.")
     write_table(table.drop(columns="inception_score_targets"), csv_path, md_path, tex_path,

@@ -6,8 +6,12 @@ All randomness of the loop (real batches, latents, phase shuffles, penalty inter
 from one ``torch.Generator`` whose state is checkpointed with the models and optimisers, so a run
 killed and rerun gives the same model as an uninterrupted one (bit-identical on CPU).
 
-Quality number: the mean distance (dB) between the long-term average spectra of real and generated
-clips (:func:`spectral_distance`), reported for the untrained and the final generator.
+Quality numbers: the mean distance (dB) between the long-term average spectra of real and generated
+clips (:func:`spectral_distance`), reported for the untrained and the final generator; and, when a
+:class:`~ganinv.metrics.audio_quality.ClipQuality` is given, its Inception Score, digit coverage
+and STFT diversity of ``quality_clips`` clips from fixed latents every ``quality_every`` steps
+(and at steps 0 and the last): the quality curve. A final generator past a floor of the
+:class:`~ganinv.metrics.audio_quality.QualityFloors` ends the run with one warning.
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ import torch
 from ganinv.curves import CurveWriter
 from ganinv.data.h5io import open_h5, read_h5
 from ganinv.data.wav import write_wav_sequence
+from ganinv.metrics.audio_quality import QUALITY_CURVE_COLUMNS, ClipQuality
 from ganinv.models.files import save_model
 from ganinv.models.progan import (
     count_parameters,
@@ -72,13 +77,16 @@ class WaveGANTraining:
     checkpoint_every: int = 100
     log_every: int = 10
     sample_count: int = 8
+    quality_every: int = 250
+    quality_clips: int = 250
     seed: int = 0
 
     def __post_init__(self) -> None:
         for name in ("steps", "z_dim", "d", "batch_size", "n_critic", "checkpoint_every",
-                     "log_every", "sample_count"):  # fmt: skip
+                     "log_every", "sample_count", "quality_every"):  # fmt: skip
             _require_int(name, getattr(self, name), 1)
         _require_int("seed", self.seed, 0)
+        _require_int("quality_clips", self.quality_clips, 10)
         _require_int("phase_shuffle", self.phase_shuffle, 0)
         if self.phase_shuffle >= 64:
             raise UserError(
@@ -292,6 +300,7 @@ def _train_step(
 
 
 def train_wavegan(
+    *,
     data_h5: str | os.PathLike,
     model_path: str | os.PathLike,
     curve_csv: str | os.PathLike,
@@ -299,19 +308,29 @@ def train_wavegan(
     work_dir: str | os.PathLike,
     config: WaveGANTraining,
     device: torch.device,
+    quality: ClipQuality | None = None,
+    quality_csv: str | os.PathLike | None = None,
+    quality_key: str = "",
 ) -> dict:
     """Train WaveGAN on the clips of ``data_h5``; save the generator (EMA one if enabled).
 
     Writes the model file ``model_path`` (architecture "wavegan.Generator", summary in its meta),
     the loss curve ``curve_csv`` and ``samples_wav``: ``sample_count`` clips from fixed latents
-    with 0.25 s of silence between them. ``work_dir`` keeps the checkpoint and the running curve;
+    with 0.25 s of silence between them. With ``quality`` (and ``quality_csv``), the quality curve
+    of the generator that is saved (:data:`QUALITY_CURVE_COLUMNS`); ``quality_key`` names what
+    the quality numbers depend on besides the run (the evaluator's digest), so that a checkpoint
+    is resumed only with the same judge. ``work_dir`` keeps the checkpoint and the running curves;
     a rerun with the same parameters and data resumes from the last checkpoint.
-    Returns the summary dict.
+    Returns the summary dict (with the final quality numbers and ``quality_shortfalls``).
     """
+    if (quality is None) != (quality_csv is None):
+        raise ValueError("train_wavegan: give quality and quality_csv together, or neither")
     audio, sample_rate = load_audio(data_h5)
     work_dir = Path(work_dir)
     work_dir.mkdir(parents=True, exist_ok=True)
-    run_hash = params_hash({**asdict(config), "data_sha256": file_sha256(data_h5)})
+    run_hash = params_hash(
+        {**asdict(config), "data_sha256": file_sha256(data_h5), "quality": quality_key}
+    )
     models = _Models(config, device)
     rng = torch.Generator().manual_seed(derive_seed(config.seed, "wavegan-train"))
     fixed = torch.Generator().manual_seed(derive_seed(config.seed, "wavegan-fixed"))
@@ -333,11 +352,35 @@ def train_wavegan(
         log.info("resuming from %s at step %d of %d", checkpoint_path, step, config.steps)
     else:
         initial_distance = spectral_distance(eval_real, _generate(models.output, eval_z, device))
-    curve = CurveWriter(work_dir / "curve.csv", CURVE_COLUMNS, step if state is not None else None)
+    resume_step = step if state is not None else None
+    curve = CurveWriter(work_dir / "curve.csv", CURVE_COLUMNS, resume_step)
+    quality_curve = None
+    quality_z = models.generator.sample_z(config.quality_clips, fixed)
+    if quality is not None:
+        quality_curve = CurveWriter(work_dir / "quality.csv", QUALITY_CURVE_COLUMNS, resume_step)
     started = time.perf_counter()
+    judging = 0.0  # seconds spent measuring quality, not counted as training time
 
     def elapsed() -> float:
-        return previous_seconds + time.perf_counter() - started
+        return previous_seconds + time.perf_counter() - started - judging
+
+    def judge() -> dict:
+        nonlocal judging
+        began = time.perf_counter()
+        row = quality.measure(_generate(models.output, quality_z, device))
+        judging += time.perf_counter() - began
+        quality_curve.write({"step": step, "seconds": elapsed(), **row})
+        log.info(
+            "step %d: Inception Score %.2f (%.0f%% of real), %d digits read (top share %.0f%%), "
+            "STFT diversity %.0f%% of real",
+            step,
+            row["inception_score"],
+            100 * row["inception_ratio"],
+            row["digits_read"],
+            100 * row["max_digit_share"],
+            100 * row["diversity_ratio"],
+        )
+        return row
 
     def checkpoint() -> None:
         payload = {
@@ -363,6 +406,9 @@ def train_wavegan(
         device_description(device),
     )
     bar = progress(total=config.steps, initial=step, desc="wavegan")
+    final_quality = None
+    if quality is not None and state is None:
+        judge()
     while step < config.steps:
         step += 1
         sums = _train_step(models, audio, config, rng, device, step)
@@ -381,14 +427,21 @@ def train_wavegan(
         if step % config.log_every == 0 or step == config.steps:
             curve.write(_curve_row(step, window, elapsed()))
             window = dict.fromkeys(_WINDOW_KEYS, 0.0)
+        if quality is not None and (step % config.quality_every == 0 or step == config.steps):
+            final_quality = judge()
         if step % config.checkpoint_every == 0 or step == config.steps:
             checkpoint()
     bar.close()
+    if quality is not None and final_quality is None:  # resumed after the last step's checkpoint
+        final_quality = quality.measure(_generate(models.output, quality_z, device))
 
     output = models.output
     final_distance = spectral_distance(eval_real, _generate(output, eval_z, device))
     curve.export(curve_csv)
     curve.close()
+    if quality_curve is not None:
+        quality_curve.export(quality_csv)
+        quality_curve.close()
     summary = {
         "steps": step,
         "seconds": elapsed(),
@@ -401,6 +454,18 @@ def train_wavegan(
         "params_hash": run_hash,
         "device": device_description(device),
     }
+    if final_quality is not None:
+        shortfalls = quality.floors.shortfalls(final_quality)
+        summary.update({f"quality_{key}": value for key, value in final_quality.items()})
+        summary["quality_shortfalls"] = "; ".join(shortfalls)
+        if shortfalls:
+            log.warning(
+                "the trained WaveGAN looks mode-collapsed after %d steps: %s; its inversions "
+                "say little (see the quality curve %s)",
+                step,
+                "; ".join(shortfalls),
+                quality_csv,
+            )
     if device.type == "cuda":
         summary["gpu_max_memory_mb"] = torch.cuda.max_memory_allocated(device) / 2**20
     save_model(
