@@ -8,20 +8,17 @@ and the table names the numbers that missed.
 
 from __future__ import annotations
 
-import logging
 import os
 
 import numpy as np
 import pandas as pd
 import torch
 
-from ganinv.atomic import atomic_path
 from ganinv.data.h5io import read_h5
+from ganinv.experiments.verdict import record_verdict
 from ganinv.metrics.audio_quality import ClipQuality, QualityFloors
 from ganinv.models.files import load_model
 from ganinv.runtime import UserError, file_sha256
-
-log = logging.getLogger("ganinv")
 
 
 def _some_clips(path: str | os.PathLike, n: int, seed: int) -> torch.Tensor:
@@ -89,14 +86,7 @@ def judge_audio_generator(
         "evaluator": evaluator,
     })  # fmt: skip
     reasons = floors.shortfalls(row)
-    row["verdict"] = "collapsed: " + "; ".join(reasons) if reasons else "ok"
-    if reasons:
-        log.warning("%s looks mode-collapsed: %s; its inversions say little", generator,
-                    "; ".join(reasons))  # fmt: skip
-    with atomic_path(out_csv) as tmp:
-        pd.DataFrame([row]).to_csv(tmp, index=False)
-    log.info("judgement of %s: %s", generator, row)
-    return row
+    return record_verdict(row=row, reasons=reasons, generator=generator, out_csv=out_csv)
 
 
 def write_audio_generator_table(

@@ -18,16 +18,15 @@ says so.
 
 from __future__ import annotations
 
-import logging
 import os
 
 import numpy as np
 import pandas as pd
 import torch
 
-from ganinv.atomic import atomic_path
 from ganinv.data.h5io import read_h5
 from ganinv.experiments.identity_networks import load_identity_network
+from ganinv.experiments.verdict import record_verdict
 from ganinv.metrics.distribution import (
     frechet_distance,
     inception_features_from,
@@ -35,8 +34,6 @@ from ganinv.metrics.distribution import (
 )
 from ganinv.models.dlib_face import SAME_PERSON_DISTANCE
 from ganinv.runtime import UserError
-
-log = logging.getLogger("ganinv")
 
 
 def _pairwise(features: np.ndarray) -> np.ndarray:
@@ -117,14 +114,7 @@ def judge_face_generator(
     if np.isfinite(same) and same > max_same_identity:
         reasons.append(f"{same:.0%} of sample pairs are the same person to dlib "
                        f"(ceiling {max_same_identity:.0%})")  # fmt: skip
-    row["verdict"] = "collapsed: " + "; ".join(reasons) if reasons else "ok"
-    if reasons:
-        log.warning("%s looks mode-collapsed: %s; its inversions say little", generator,
-                    "; ".join(reasons))  # fmt: skip
-    with atomic_path(out_csv) as tmp:
-        pd.DataFrame([row]).to_csv(tmp, index=False)
-    log.info("judgement of %s: %s", generator, row)
-    return row
+    return record_verdict(row=row, reasons=reasons, generator=generator, out_csv=out_csv)
 
 
 def write_generator_table(
