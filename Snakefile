@@ -55,7 +55,10 @@ onerror:
 rule all:
     default_target: True
     input:
-        expand("results/faces/data/{split}.h5", split=FACE_SPLITS),
+        expand(
+            "results/faces/data/{split}.h5",
+            split=FACE_SPLITS if TRAINING_FACES == "procedural" else [],
+        ),
         expand("results/faces/{fgan}/generator.pt", fgan=FACE_GANS),
         training_reports(),
         expand("results/thesis/table_generators.{ext}", ext=["csv", "md", "tex"]),
@@ -64,6 +67,20 @@ rule all:
         "results/thesis/figure_reconstructions.png",
         "results/thesis/figure_psnr_iterations.png",
         "results/thesis/figure_encoder_training.png",
+        expand(
+            "results/thesis/{fgan}/{name}",
+            fgan=MORE_CHAPTER_GANS,
+            name=[
+                *(
+                    f"{table}.{ext}"
+                    for table in ("table_2_3", "table_1_ablation")
+                    for ext in ("csv", "md", "tex")
+                ),
+                "figure_reconstructions.png",
+                "figure_psnr_iterations.png",
+                "figure_encoder_training.png",
+            ],
+        ),
         expand("results/faces/{face_set}/faces_manifest.csv", face_set=FACE_SETS),
         expand(
             "results/thesis/{table}.{ext}",
@@ -71,7 +88,9 @@ rule all:
             ext=["csv", "md", "tex"],
         ),
         "results/thesis/figure_real_faces.png",
-        "results/thesis/figure_2_17.png",
+        expand(
+            "results/thesis/figure_2_17_{face_set}.png", face_set=GENERALISATION_SETS
+        ),
         expand(
             "results/thesis/table_3_{target_set}.{ext}",
             target_set=AUDIO_TARGET_SETS,

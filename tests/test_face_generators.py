@@ -49,5 +49,5 @@ def test_a_dcgan_experiment_without_the_dcgan_is_one_clear_error(tmp_path):
     configfiles = _override(tmp_path, {"pretrained": {"dcgan": None}})
     result = snakemake(workdir, "-n", configfiles=configfiles, check=False)
     assert result.returncode != 0
-    assert "faces.inversion.generator is dcgan, which is only pretrained" in result.stderr
+    assert "faces.inversion names dcgan, which is only pretrained" in result.stderr
     assert "set pretrained.dcgan" in result.stderr and "Traceback" not in result.stderr

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import io
+
 import h5py
 import numpy as np
 import pandas as pd
@@ -46,8 +48,9 @@ def _face_h5(path, n_ids=3, per_id=4, size=16, seed=0):
 
 def test_pre_aligned_faces_pass_through_resized_with_a_manifest(tmp_path):
     images, identity = _face_h5(tmp_path / "heldout.h5", size=16)
-    summary = prepare_faces(tmp_path / "heldout.h5", tmp_path / "faces.h5", tmp_path / "m.csv",
-                            size=8, align=False, identities=True)  # fmt: skip
+    summary = prepare_faces(source=tmp_path / "heldout.h5", out_h5=tmp_path / "faces.h5",
+                            manifest_csv=tmp_path / "m.csv", size=8, align=False,
+                            identities=True)  # fmt: skip
     out, _ = read_h5(tmp_path / "faces.h5", ["images", "identity", "identity_name", "source"])
     assert out["images"].shape == (12, 3, 8, 8) and out["images"].dtype == np.uint8
     assert out["identity"].tolist() == np.repeat([0, 1, 2], 4).tolist()
@@ -56,9 +59,27 @@ def test_pre_aligned_faces_pass_through_resized_with_a_manifest(tmp_path):
     manifest = pd.read_csv(tmp_path / "m.csv")
     assert len(manifest) == 12 and (manifest["alignment"] == NOT_RUN).all()
     assert manifest["identity"].tolist()[:5] == [10, 10, 10, 10, 11]
-    assert summary == {"n_inputs": 12, "n_faces": 12, "alignment": NOT_RUN, "n_identities": 3}
+    assert summary == {"n_inputs": 12, "n_faces": 12, "n_detected": 12, "alignment": NOT_RUN,
+                       "n_identities": 3, "n_unreadable": 0}  # fmt: skip
+    assert manifest["note"].isna().all() and manifest.columns[-1] == "note"  # empty notes
     # Mean colour survives the antialiased downsizing.
     assert abs(out["images"].mean() - images.mean()) < 2
+
+
+def test_hdf5_rows_can_be_sliced_too(tmp_path):
+    _face_h5(tmp_path / "heldout.h5", size=8)
+    prepare_faces(source=tmp_path / "heldout.h5", out_h5=tmp_path / "faces.h5",
+                  manifest_csv=tmp_path / "m.csv", size=8, align=False, identities=True,
+                  start=2, stop=7)  # fmt: skip
+    manifest = pd.read_csv(tmp_path / "m.csv")
+    assert manifest["source"].tolist() == [f"heldout.h5#{i}" for i in range(2, 7)]
+    assert manifest["identity"].tolist() == [10, 10, 11, 11, 11]
+    attrs = read_attrs(tmp_path / "faces.h5")
+    assert (attrs["start"], attrs["stop"]) == (2, 7)
+    with pytest.raises(UserError, match="which holds 12 photos"):
+        prepare_faces(source=tmp_path / "heldout.h5", out_h5=tmp_path / "o.h5",
+                      manifest_csv=tmp_path / "o.csv", size=8, align=False, identities=False,
+                      start=10, stop=13)  # fmt: skip
 
 
 def _photo(array: np.ndarray, path):
@@ -74,8 +95,9 @@ def test_photo_folder_is_aligned_by_mtcnn_and_non_faces_are_listed(tmp_path, one
     _photo(astronaut, root / "eileen" / "a.png")
     _photo(astronaut[:, ::-1].copy(), root / "eileen" / "b.jpg")
     _photo(not_a_face, root / "nobody" / "c.png")
-    summary = prepare_faces(root, tmp_path / "faces.h5", tmp_path / "m.csv", size=32,
-                            align=False, identities=True)  # fmt: skip
+    summary = prepare_faces(source=root, out_h5=tmp_path / "faces.h5",
+                            manifest_csv=tmp_path / "m.csv", size=32, align=False,
+                            identities=True)  # fmt: skip
     assert summary["n_inputs"] == 3 and summary["n_faces"] == 2
     manifest = pd.read_csv(tmp_path / "m.csv")
     assert manifest["source"].tolist() == ["eileen/a.png", "eileen/b.jpg", "nobody/c.png"]
@@ -88,16 +110,140 @@ def test_photo_folder_is_aligned_by_mtcnn_and_non_faces_are_listed(tmp_path, one
     assert 0 < manifest["box_x2"].iloc[0] - manifest["box_x1"].iloc[0] < 256
 
 
+class _CentreDetector:
+    """Stands in for MTCNN: one face in the middle of every image that is not all dark."""
+
+    def detect(self, images, landmarks=True):
+        found = [image.mean() >= 10 for image in images]
+        boxes = [np.array([[im.shape[1] / 4, im.shape[0] / 4, im.shape[1] * 0.75,
+                            im.shape[0] * 0.75]]) if f else None
+                 for im, f in zip(images, found, strict=True)]  # fmt: skip
+        probs = [np.array([0.99]) if f else None for f in found]
+        points = [np.full((1, 5, 2), 4.0) if f else None for f in found]
+        return boxes, probs, points
+
+
+def _mixed_identity_folder(root):
+    """Two identities; each has readable photos of several modes and broken files."""
+    rng = np.random.default_rng(1)
+    for ident in ("ann", "bob"):
+        folder = root / ident
+        folder.mkdir(parents=True)
+        Image.fromarray(rng.integers(60, 256, (40, 40, 3), dtype=np.uint8)).save(folder / "1.jpg")
+        Image.fromarray(np.full((30, 30), 120, np.uint8), "L").save(folder / "2.png")
+        Image.fromarray(np.full((30, 30), 50000, np.uint16)).save(folder / "3.png")
+        rgba = np.full((30, 30, 4), 150, np.uint8)
+        Image.fromarray(rgba, "RGBA").save(folder / "4.png")
+        jpeg = io.BytesIO()
+        Image.fromarray(rng.integers(0, 256, (64, 64, 3), dtype=np.uint8)).save(jpeg, "JPEG")
+        (folder / "5.jpg").write_bytes(jpeg.getvalue()[:300])  # truncated
+        (folder / "6.jpg").write_bytes(b"")
+        (folder / "7.jpg").write_text("a text file, renamed")
+        Image.fromarray(np.zeros((30, 30, 3), np.uint8)).save(folder / "8.png")  # no face
+
+
+def _prepare(root, out, **kwargs):
+    return prepare_faces(source=root, out_h5=out / "faces.h5", manifest_csv=out / "m.csv",
+                         size=16, align=True, identities=True,
+                         alignment={"detector": _CentreDetector(), "min_probability": 0.9},
+                         **kwargs)  # fmt: skip
+
+
+def test_unreadable_photos_are_listed_in_the_manifest_not_fatal(tmp_path):
+    _mixed_identity_folder(tmp_path / "photos")
+    summary = _prepare(tmp_path / "photos", tmp_path)
+    assert summary == {"n_inputs": 16, "n_faces": 8, "n_detected": 8, "alignment": "mtcnn",
+                       "n_identities": 2, "n_unreadable": 6}  # fmt: skip
+    manifest = pd.read_csv(tmp_path / "m.csv", keep_default_na=False)
+    names = [f"{i}/{k}.{'png' if k in (2, 3, 4, 8) else 'jpg'}" for i in ("ann", "bob")
+             for k in range(1, 9)]  # fmt: skip
+    assert manifest["source"].tolist() == names
+    assert manifest["detected"].tolist() == [1, 1, 1, 1, 0, 0, 0, 0] * 2
+    assert manifest["index"].tolist() == [0, 1, 2, 3, -1, -1, -1, -1, 4, 5, 6, 7, -1, -1, -1, -1]
+    notes = manifest["note"].tolist()
+    assert notes[:4] == [""] * 4 and notes[7] == "no face"
+    assert all(note.startswith("unreadable") for note in notes[4:7] + notes[12:15])
+    assert notes[5] == "unreadable: empty file (0 bytes)"
+    assert notes[6] == "unreadable: cannot identify image file"
+    assert manifest["identity"].tolist() == ["ann"] * 8 + ["bob"] * 8
+    assert manifest.columns.tolist()[-5:] == ["identity", "alignment", "start", "stop", "note"]
+    assert (manifest["start"] == 0).all() and (manifest["stop"] == 16).all()
+    out, attrs = read_h5(tmp_path / "faces.h5", ["images", "identity", "source"])
+    assert out["images"].shape == (8, 3, 16, 16) and out["identity"].tolist() == [0] * 4 + [1] * 4
+    assert [s.decode() for s in out["source"]][:4] == names[:4]
+    assert (attrs["start"], attrs["stop"], attrs["n_unreadable"]) == (0, 16, 6)
+    assert attrs["settings"] == {"min_probability": 0.9}  # the detector object is not recorded
+
+
+def test_another_gans_faces_without_a_detection_are_kept_as_drawn(tmp_path):
+    # Figure 2.17: a GAN's faces are already in its framing; MTCNN's misses are not dropped.
+    images = np.full((4, 3, 32, 32), 200, np.uint8)
+    images[1] = 0  # the stand-in detector finds no face in a dark image
+    write_h5(tmp_path / "gan.h5", {"images": images}, {})
+    summary = prepare_faces(source=tmp_path / "gan.h5", out_h5=tmp_path / "faces.h5",
+                            manifest_csv=tmp_path / "m.csv", size=16, align=True,
+                            identities=False, keep_undetected=True,
+                            alignment={"detector": _CentreDetector()})  # fmt: skip
+    assert (summary["n_faces"], summary["n_detected"]) == (4, 3)
+    manifest = pd.read_csv(tmp_path / "m.csv", keep_default_na=False)
+    assert manifest["detected"].tolist() == [1, 0, 1, 1]
+    assert manifest["index"].tolist() == [0, 1, 2, 3]
+    assert manifest["note"].iloc[1].startswith("no face found: kept as drawn")
+    out = read_h5(tmp_path / "faces.h5", ["images"])[0]["images"]
+    assert out.shape == (4, 3, 16, 16) and (out[1] == 0).all() and (out[0] > 0).any()
+    # Without keep_undetected the miss is skipped.
+    summary = prepare_faces(source=tmp_path / "gan.h5", out_h5=tmp_path / "f2.h5",
+                            manifest_csv=tmp_path / "m2.csv", size=16, align=True,
+                            identities=False,
+                            alignment={"detector": _CentreDetector()})  # fmt: skip
+    assert summary["n_faces"] == 3
+
+
+def test_prepare_faces_takes_a_file_range(tmp_path):
+    _mixed_identity_folder(tmp_path / "photos")
+    summary = _prepare(tmp_path / "photos", tmp_path, start=2, stop=10)
+    manifest = pd.read_csv(tmp_path / "m.csv", keep_default_na=False)
+    assert manifest["source"].tolist() == [
+        "ann/3.png", "ann/4.png", "ann/5.jpg", "ann/6.jpg", "ann/7.jpg", "ann/8.png", "bob/1.jpg",
+        "bob/2.png",
+    ]  # fmt: skip
+    assert summary["n_inputs"] == 8 and summary["n_unreadable"] == 3
+    assert (manifest["start"] == 2).all() and (manifest["stop"] == 10).all()
+    assert read_attrs(tmp_path / "faces.h5")["stop"] == 10
+    for start, stop, message in ((3, 3, "0 <= start < stop"), (-2, None, "0 <= start < stop"),
+                                 (0, 17, "which holds 16 photos")):  # fmt: skip
+        with pytest.raises(UserError, match=message):
+            _prepare(tmp_path / "photos", tmp_path / "bad", start=start, stop=stop)
+    assert not (tmp_path / "bad").exists()
+    (tmp_path / "photos" / "ann" / "1.jpg").write_bytes(b"")
+    (tmp_path / "photos" / "ann" / "2.png").write_bytes(b"")
+    with pytest.raises(UserError, match="no readable photo"):
+        _prepare(tmp_path / "photos", tmp_path / "bad", stop=2)
+
+
 def test_bad_face_sources_name_the_fix(tmp_path):
+    def prepare(source, size, identities):
+        prepare_faces(source=source, out_h5=tmp_path / "o.h5", manifest_csv=tmp_path / "m.csv",
+                      size=size, align=False, identities=identities)  # fmt: skip
+
     _photo(skimage.data.astronaut(), tmp_path / "flat" / "a.png")
     with pytest.raises(UserError, match="identity sub-folder"):
-        prepare_faces(tmp_path / "flat", tmp_path / "o.h5", tmp_path / "m.csv", 32, False, True)
+        prepare(tmp_path / "flat", 32, True)
     write_h5(tmp_path / "x.h5", {"images": np.zeros((2, 3, 8, 8), np.uint8)})
     with pytest.raises(UserError, match="no 'identity' dataset"):
-        prepare_faces(tmp_path / "x.h5", tmp_path / "o.h5", tmp_path / "m.csv", 8, False, True)
+        prepare(tmp_path / "x.h5", 8, True)
     with pytest.raises(UserError, match="face source not found"):
-        prepare_faces(tmp_path / "nope", tmp_path / "o.h5", tmp_path / "m.csv", 8, False, False)
+        prepare(tmp_path / "nope", 8, False)
+    with pytest.raises(TypeError):
+        prepare_faces(tmp_path / "x.h5", tmp_path / "o.h5", tmp_path / "m.csv", 8, False, False)
     assert not (tmp_path / "o.h5").exists() and not (tmp_path / "m.csv").exists()
+
+
+def split(root, tag, gallery_per_identity, probes_per_identity, **kwargs):
+    return split_gallery_probes(faces_h5=root / "f.h5", gallery_h5=root / f"g{tag}.h5",
+                                probes_h5=root / f"p{tag}.h5",
+                                gallery_per_identity=gallery_per_identity,
+                                probes_per_identity=probes_per_identity, **kwargs)  # fmt: skip
 
 
 def test_gallery_and_probes_split_each_identity(tmp_path):
@@ -105,16 +251,43 @@ def test_gallery_and_probes_split_each_identity(tmp_path):
     identity = np.array([0, 0, 0, 0, 1, 1, 1, 2, 2])
     sources = np.array([f"s{i}" for i in range(9)], dtype=h5py.string_dtype())
     write_h5(tmp_path / "f.h5", {"images": images, "identity": identity, "source": sources})
-    summary = split_gallery_probes(tmp_path / "f.h5", tmp_path / "g.h5", tmp_path / "p.h5", 2, 1)
+    summary = split(tmp_path, "", 2, 1)
     gallery = read_h5(tmp_path / "g.h5", ["images", "identity"])[0]
     probes = read_h5(tmp_path / "p.h5", ["images", "identity"])[0]
     assert gallery["images"][:, 0, 0, 0].tolist() == [0, 1, 4, 5]
     assert probes["images"][:, 0, 0, 0].tolist() == [2, 6]  # identity 2 has no probe: left out
     assert probes["identity"].tolist() == [0, 1]
-    assert summary == {"identities": 2, "gallery": 4, "probes": 2, "identities_left_out": 1}
+    assert summary == {"identities": 2, "gallery": 4, "probes": 2, "identities_left_out": 1,
+                       "max_identities": None, "identities_over_max": 0}  # fmt: skip
     with pytest.raises(UserError, match="only 0 identities have more than 4"):
-        split_gallery_probes(tmp_path / "f.h5", tmp_path / "g2.h5", tmp_path / "p2.h5", 4, 1)
+        split(tmp_path, "2", 4, 1)
     assert not (tmp_path / "g2.h5").exists()
+    with pytest.raises(TypeError):
+        split_gallery_probes(tmp_path / "f.h5", tmp_path / "g3.h5", tmp_path / "p3.h5", 2, 1)
+
+
+def test_max_identities_keeps_the_first_identities_in_file_order(tmp_path):
+    # identities 5 (too few images), 3, 0, 4, 1, each image's value is its row
+    identity = np.array([5, 3, 3, 3, 0, 0, 0, 4, 4, 4, 1, 1, 1])
+    images = np.arange(13, dtype=np.uint8)[:, None, None, None] * np.ones((1, 3, 4, 4), np.uint8)
+    sources = np.array([f"s{i}" for i in range(13)], dtype=h5py.string_dtype())
+    write_h5(tmp_path / "f.h5", {"images": images, "identity": identity, "source": sources})
+    summary = split(tmp_path, "", 2, 1, max_identities=2)
+    gallery = read_h5(tmp_path / "g.h5", ["images", "identity"])[0]
+    probes = read_h5(tmp_path / "p.h5", ["images", "identity"])[0]
+    assert gallery["identity"].tolist() == [3, 3, 0, 0]
+    assert gallery["images"][:, 0, 0, 0].tolist() == [1, 2, 4, 5]
+    assert probes["identity"].tolist() == [3, 0] and probes["images"][:, 0, 0, 0].tolist() == [3, 6]
+    assert summary == {"identities": 2, "gallery": 4, "probes": 2, "identities_left_out": 1,
+                       "max_identities": 2, "identities_over_max": 2}  # fmt: skip
+    for name in ("g.h5", "p.h5"):
+        attrs = read_attrs(tmp_path / name)
+        assert attrs["max_identities"] == 2 and attrs["n_identities"] == 2
+    assert split(tmp_path, "all", 2, 1, max_identities=10)["identities"] == 4
+    assert read_attrs(tmp_path / "gall.h5")["max_identities"] == 10
+    for bad in (1, 0, 2.5, True):
+        with pytest.raises(UserError, match="max_identities must be"):
+            split(tmp_path, "bad", 2, 1, max_identities=bad)
 
 
 @pytest.fixture()

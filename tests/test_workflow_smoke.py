@@ -114,15 +114,16 @@ def test_real_faces_and_figure_2_17(smoke_run):
     assert by.loc["hybrid", "psnr_db"] > by.loc["encoder", "psnr_db"]
     generator, meta = load_model(faces / "stylegan2" / "generator.pt", "stylegan2.Generator")
     assert generator.z_dim == 64 and meta["prior"] == "normal"
-    samples = read_h5(faces / "stylegan2" / "faces.h5", ["images"])[0]["images"]
+    samples = read_h5(faces / "stylegan2_to_progan" / "faces.h5", ["images"])[0]["images"]
     assert samples.shape == (20, 3, 32, 32)
     style = pd.read_csv(thesis / "table_2_17.csv")
     assert list(style["method"]) == ["encoder", "hybrid", "encoder", "hybrid"]
-    assert list(style["targets"]) == ["StyleGAN2"] * 2 + ["ProGAN (own test faces)"] * 2
+    assert list(style["targets"]) == ["StyleGAN2 faces"] * 2 + ["ProGAN (own test faces)"] * 2
+    assert (style["inverted_with"] == "ProGAN").all()
     assert style["generator"].str.startswith("ProGAN trained in this run").all()
     assert table["generator"].str.startswith("ProGAN trained in this run").all()
     assert table["fid_features"].iloc[1:].str.startswith("inception-2015-12-05").all()
-    for name in ("figure_real_faces", "figure_2_17"):
+    for name in ("figure_real_faces", "figure_2_17_stylegan2_to_progan"):
         assert (thesis / f"{name}.png").stat().st_size > 10_000
     assert (faces / "stylegan2" / "training_curves.png").stat().st_size > 10_000
 

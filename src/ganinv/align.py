@@ -10,10 +10,12 @@ from __future__ import annotations
 import csv
 import dataclasses
 import logging
+import numbers
 import os
+import struct
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 import h5py
 import numpy as np
@@ -31,6 +33,11 @@ LOGGER = logging.getLogger("ganinv.align")
 PHOTO_SUFFIXES = (".jpg", ".jpeg", ".png")
 CHOICES = ("probability", "largest")
 N_LANDMARKS = 5
+UNREADABLE = "unreadable"
+# What PIL raises on a corrupt, truncated, empty or oversized file (UnidentifiedImageError is an
+# OSError; DecompressionBombError is not).
+_READ_ERRORS = (OSError, SyntaxError, ValueError, EOFError, struct.error,
+                Image.DecompressionBombError)  # fmt: skip
 
 
 @dataclasses.dataclass
@@ -39,7 +46,8 @@ class AlignedFace:
 
     ``box`` and ``landmarks`` are in the source image's pixels (x, y); ``crop_box`` is the square
     actually cut (it may reach past the borders, where the crop is padded black); ``index`` is
-    the crop's row in the output array, -1 when no face was kept.
+    the crop's row in the output array, -1 when no face was kept. ``note`` says why an image has
+    no crop ("unreadable: ...", "no face", "below min_probability ..."); empty when it has one.
     """
 
     source: str
@@ -50,6 +58,7 @@ class AlignedFace:
     box: tuple[float, float, float, float] | None = None
     landmarks: tuple[tuple[float, float], ...] | None = None
     crop_box: tuple[int, int, int, int] | None = None
+    note: str = ""
 
     def to_row(self) -> dict[str, object]:
         """A flat dict for the CSV manifest (empty strings where there is no face)."""
@@ -68,7 +77,13 @@ class AlignedFace:
             row[f"lm{k}_y"] = y if y == "" else round(float(y), 2)
         for key, value in zip(("x1", "y1", "x2", "y2"), self.crop_box or ("",) * 4, strict=True):
             row[f"crop_{key}"] = value
+        row["note"] = self.note
         return row
+
+
+def unreadable_face(source: str, reason: str) -> AlignedFace:
+    """The manifest row of a file that could not be read as an image."""
+    return AlignedFace(source=source, detected=False, note=f"{UNREADABLE}: {reason}")
 
 
 def manifest_fields() -> list[str]:
@@ -145,11 +160,12 @@ def _face_record(name, detection, size, margin, min_probability, choose, image):
     """The manifest row of one image and its crop (None when no face passes the threshold)."""
     boxes, probs, points = detection
     if boxes is None or probs is None or len(boxes) == 0:
-        return AlignedFace(source=name, detected=False), None
+        return AlignedFace(source=name, detected=False, note="no face"), None
     keep = probs >= min_probability
     best = float(np.max(probs))
     if not keep.any():
-        return AlignedFace(source=name, detected=False, probability=best), None
+        note = f"below min_probability ({best:.3f} < {min_probability})"
+        return AlignedFace(source=name, detected=False, probability=best, note=note), None
     boxes, probs, points = boxes[keep], probs[keep], points[keep]
     k = _pick(boxes, probs, choose)
     crop_box = square_crop_box(boxes[k], margin)
@@ -229,29 +245,132 @@ def align_images(
     return stack, records
 
 
-def read_photo_folder(folder: str | os.PathLike) -> tuple[list[np.ndarray], list[str]]:
-    """All jpg/jpeg/png files under ``folder`` (recursive, sorted) as HxWx3 uint8 RGB arrays.
+class PhotoFolder(NamedTuple):
+    """The photos of a folder's file range, read as HxWx3 uint8 RGB arrays.
 
-    Names are the paths relative to ``folder``; grey and RGBA images are converted to RGB.
+    ``files``: every file of the range (names relative to the folder, sorted); ``names`` and
+    ``images``: the readable ones, in the same order; ``unreadable``: name -> reason for the rest.
+    ``start``/``stop``: the range actually taken of the folder's ``n_photos`` sorted files.
+    """
+
+    images: list[np.ndarray]
+    names: list[str]
+    files: list[str]
+    unreadable: dict[str, str]
+    start: int
+    stop: int
+    n_photos: int
+
+
+def check_range(
+    start: int | None, stop: int | None, n: int | None = None, where: str = "the source"
+) -> tuple[int, int]:
+    """The [start, stop) range of ``n`` items, checked: 0 <= start < stop <= n (None: all).
+
+    With ``n=None`` only the bounds themselves are checked (stop None is returned as -1).
+    """
+    for key, value in (("start", start), ("stop", stop)):
+        whole = isinstance(value, numbers.Integral) and not isinstance(value, bool)
+        if value is not None and not whole:
+            raise UserError(f"{key} must be a whole number or None, got {value!r}")
+    first = 0 if start is None else int(start)
+    if first < 0 or (stop is not None and int(stop) <= first):
+        raise UserError(
+            f"bad file range start={start}, stop={stop}: need 0 <= start < stop (stop is "
+            "exclusive; leave either out for the beginning or the end)"
+        )
+    if n is None:
+        return first, -1 if stop is None else int(stop)
+    last = n if stop is None else int(stop)
+    if first >= n or last > n:
+        raise UserError(
+            f"file range [{first}:{last}] is past the end of {where}, which holds {n} "
+            f"photo{'s' if n != 1 else ''}; use 0 <= start < stop <= {n}"
+        )
+    return first, last
+
+
+def _grey16_to_rgb(photo: Image.Image) -> np.ndarray:
+    """A 16-bit (or 32-bit integer) grey image scaled to 8 bits, as RGB.
+
+    PIL's ``convert("RGB")`` clips such values at 255 instead of scaling them.
+    """
+    values = np.asarray(photo, dtype=np.float64)
+    top = float(values.max(initial=0.0))
+    if photo.mode.startswith("I;16") or 255 < top <= 65535:
+        values = values / 257.0  # 65535 -> 255
+    elif top > 65535:
+        values = values * (255.0 / top)
+    grey = np.rint(values).clip(0, 255).astype(np.uint8)
+    return np.repeat(grey[..., None], 3, axis=2)
+
+
+def _photo_rgb(path: Path) -> np.ndarray:
+    """One photo as HxWx3 uint8 RGB (grey, palette, RGBA, CMYK and 16-bit converted)."""
+    with Image.open(path) as photo:
+        if photo.mode.startswith("I;16") or photo.mode == "I":
+            return _grey16_to_rgb(photo)
+        return np.ascontiguousarray(np.asarray(photo.convert("RGB"), dtype=np.uint8))
+
+
+def _read_error(exc: BaseException, path: Path) -> str:
+    """A one-line reason for an unreadable file, without the file's path."""
+    if isinstance(exc, Image.UnidentifiedImageError):
+        return "cannot identify image file"
+    text = str(exc).replace(f"'{path}'", "").replace(str(path), "")
+    return " ".join(text.split()) or type(exc).__name__
+
+
+def read_photo_folder(
+    folder: str | os.PathLike, *, start: int | None = None, stop: int | None = None
+) -> PhotoFolder:
+    """The jpg/jpeg/png files under ``folder`` (recursive, sorted), files [start:stop] only.
+
+    Names are the paths relative to ``folder``. Grey, palette, RGBA, CMYK and 16-bit images are
+    converted to RGB uint8. Only the files of the range are opened. A file that cannot be read
+    (corrupt, truncated, empty, not an image) is recorded in ``unreadable`` with the reason and
+    logged; only when none of the range can be read is it an error.
     """
     root = Path(folder)
     if not root.is_dir():
         raise UserError(f"photo folder not found: {root} (create it and put jpg/png photos in it)")
+    check_range(start, stop)
     paths = sorted(
         (p for p in root.rglob("*") if p.is_file() and p.suffix.lower() in PHOTO_SUFFIXES),
         key=lambda p: p.relative_to(root).as_posix(),
     )
     if not paths:
         raise UserError(f"photo folder {root} holds no .jpg, .jpeg or .png files; add photos")
-    images, names = [], []
-    for path in paths:
+    first, last = check_range(start, stop, len(paths), where=f"photo folder {root}")
+    chosen = paths[first:last]
+    images, names, files, unreadable = [], [], [], {}
+    for path in progress(chosen, total=len(chosen), desc="read photos"):
+        name = path.relative_to(root).as_posix()
+        files.append(name)
         try:
-            with Image.open(path) as photo:
-                images.append(np.asarray(photo.convert("RGB"), dtype=np.uint8))
-        except OSError as exc:
-            raise UserError(f"cannot read photo {path}: {exc}; replace or remove it") from None
-        names.append(path.relative_to(root).as_posix())
-    return images, names
+            if path.stat().st_size == 0:
+                raise OSError("empty file (0 bytes)")
+            image = _photo_rgb(path)
+        except _READ_ERRORS as exc:
+            unreadable[name] = _read_error(exc, path)
+            continue
+        images.append(image)
+        names.append(name)
+    where = f"{root}" if (first, last) == (0, len(paths)) else f"{root} (files [{first}:{last}])"
+    if not images:
+        name, reason = next(iter(unreadable.items()))
+        raise UserError(
+            f"no readable photo in {where}: all {len(chosen)} files are unreadable (e.g. "
+            f"{name}: {reason}); replace the corrupt files or use another folder or range"
+        )
+    if unreadable:
+        shown = list(unreadable)[:5]
+        LOGGER.warning(
+            "%d of %d photos in %s are unreadable and listed as not detected: %s%s",
+            len(unreadable), len(chosen), where, ", ".join(shown),
+            ", ..." if len(unreadable) > len(shown) else "",
+        )  # fmt: skip
+    return PhotoFolder(images, names, files, unreadable, first, last, len(paths))
 
 
 def write_manifest(records: Sequence[AlignedFace], path: str | os.PathLike) -> None:

@@ -107,7 +107,7 @@ def pretrained_problems(pretrained: Mapping[str, Any]) -> list[str]:
 
 
 def real_face_problems(faces: Mapping[str, Any]) -> list[str]:
-    """Cross-field rules of the real-face experiment and the StyleGAN2 test."""
+    """Cross-field rules of the real-face experiment, the photo datasets and Figure 2.17."""
     problems = []
     real = faces.get("real_faces", {})
     if real.get("source") == "folder" and not real.get("folder"):
@@ -128,9 +128,55 @@ def real_face_problems(faces: Mapping[str, Any]) -> list[str]:
             f"the {heldout} images per held-out identity; lower it or raise "
             "faces.splits.heldout.images_per_identity"
         )
+    if real.get("source") == "lfw" and real.get("folder"):
+        problems.append(
+            "faces.real_faces.folder: a folder is given but source is lfw; name the LFW copy in "
+            "faces.lfw.folder, or set source: folder"
+        )
     resolution = faces.get("resolution")
+    dcgan_pairs = [
+        pair for pair in faces.get("generalisation", {}).get("directions", []) if "dcgan" in pair
+    ]
+    if resolution and resolution != 64 and dcgan_pairs:
+        problems.append(
+            f"faces.generalisation.directions: {dcgan_pairs[0]} pairs the 64 px DCGAN with "
+            f"faces.resolution {resolution} px; one GAN's faces can only be inverted by a GAN of "
+            "the same size: set faces.resolution: 64 or drop the pair"
+        )
+    for source, gan in faces.get("generalisation", {}).get("directions", []):
+        if source == gan:
+            problems.append(
+                f"faces.generalisation.directions: [{source}, {gan}] inverts a GAN's own faces "
+                "(that is Table 2.3); pair two different GANs"
+            )
+    celeba = faces.get("celeba", {})
+    batch = faces.get("progan", {}).get("batch_size")
+    if (
+        faces.get("training_faces") == "celeba"
+        and batch
+        and celeba.get("gan_photos", batch) < batch
+    ):
+        problems.append(
+            f"faces.celeba.gan_photos: {celeba['gan_photos']} photos is fewer than "
+            f"faces.progan.batch_size {batch}"
+        )
+    for name in ("celeba", "lfw"):
+        used = (
+            faces.get("training_faces") == "celeba"
+            if name == "celeba"
+            else real.get("source") == "lfw"
+        )
+        if faces.get(name, {}).get("folder") and not used:
+            how = "faces.training_faces: celeba" if name == "celeba" else "real_faces.source: lfw"
+            problems.append(
+                f"faces.{name}.folder: a folder is given but nothing reads it; set {how} to use "
+                "it, or set the folder to null"
+            )
     channels = faces.get("stylegan2", {}).get("channels", [])
-    if resolution and channels and len(channels) != resolution.bit_length() - 2:
+    stylegan2_used = any(
+        pair[0] == "stylegan2" for pair in faces.get("generalisation", {}).get("directions", [])
+    )
+    if stylegan2_used and resolution and channels and len(channels) != resolution.bit_length() - 2:
         problems.append(
             f"faces.stylegan2.channels: {len(channels)} widths given, but {resolution} px needs "
             f"{resolution.bit_length() - 2} (one per resolution 4, 8, ..., {resolution})"

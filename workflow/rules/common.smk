@@ -6,6 +6,11 @@ import re
 import sys
 
 from ganinv.config import ConfigError, validate_config
+from ganinv.data.photo_datasets import (
+    images_folder,
+    missing_datasets_message,
+    origin_reachable,
+)
 from ganinv.runtime import UserError, check_writable_folder, derive_seed
 from ganinv.weights import (
     REGISTRY,
@@ -56,12 +61,20 @@ IMPORTED = {
 }
 for _section, _gan in [
     ("inversion", config["faces"]["inversion"]["generator"]),
+    *(
+        ("inversion.more_generators", _gan)
+        for _gan in config["faces"]["inversion"]["more_generators"]
+    ),
     ("real_faces", config["faces"]["real_faces"]["generator"]),
-    ("generalisation", config["faces"]["generalisation"]["generator"]),
+    *(
+        ("generalisation.directions", _gan)
+        for _pair in config["faces"]["generalisation"]["directions"]
+        for _gan in _pair
+    ),
 ]:
     if _gan == "dcgan" and "dcgan" not in IMPORTED:
         sys.exit(
-            f"ganinv: faces.{_section}.generator is dcgan, which is only pretrained: set "
+            f"ganinv: faces.{_section} names dcgan, which is only pretrained: set "
             "pretrained.dcgan (dcgan_digiface, or the path of a PyTorch-tutorial DCGAN file)"
         )
 
@@ -85,9 +98,11 @@ def check_package_files():
 
 def training_reports():
     """Training curves and listening samples of the GANs trained here (imported ones have none)."""
+    trained = ["progan"] if "progan" in FACE_GANS else []
+    trained += ["stylegan2"] if STYLEGAN2_USED else []
     reports = [
         f"results/faces/{gan}/training_curves.png"
-        for gan in ("progan", "stylegan2")
+        for gan in trained
         if gan not in IMPORTED
     ]
     if "wavegan" not in IMPORTED:
@@ -130,17 +145,103 @@ ENCODER_VARIANTS = list(FACES["encoder"]["variants"])
 INVERSION_METHODS = ["gd", "encoder", "hybrid"]
 
 # ----- the face generators each experiment inverts -----
-# Table 2.3, Table 1, the PSNR curves and the reconstructions figure invert CHAPTER_GAN; the
-# real-face experiment and Figure 2.17 invert with their own choice (the procedural held-out
-# identities need a GAN trained on procedural faces).
+# Table 2.3, Table 1, the PSNR curves and the reconstructions figure invert CHAPTER_GAN (and, in
+# results/thesis/<gan>/, each GAN of faces.inversion.more_generators); the real-face experiment
+# and Figure 2.17 invert with their own choice (the procedural held-out identities need a GAN
+# trained on procedural faces).
 CHAPTER_GAN = FACES["inversion"]["generator"]
+MORE_CHAPTER_GANS = [
+    gan for gan in FACES["inversion"]["more_generators"] if gan != CHAPTER_GAN
+]
+CHAPTER_GANS = [CHAPTER_GAN, *MORE_CHAPTER_GANS]
 REAL_FACES_GAN = FACES["real_faces"]["generator"]
-GENERALISATION_GAN = FACES["generalisation"]["generator"]
-FACE_GANS = sorted({CHAPTER_GAN, REAL_FACES_GAN, GENERALISATION_GAN})
+GENERALISATION = FACES["generalisation"]
+# Figure 2.17's directions: face set "<faces>_to_<gan>" = faces drawn by one GAN, inverted with
+# the encoder (and generator) of another.
+GENERALISATION_SETS = {
+    f"{source}_to_{gan}": (source, gan) for source, gan in GENERALISATION["directions"]
+}
+FACE_GANS = sorted(
+    {*CHAPTER_GANS, REAL_FACES_GAN}
+    | {gan for source, gan in GENERALISATION_SETS.values()}
+    | {source for source, gan in GENERALISATION_SETS.values() if source != "stylegan2"}
+)
+STYLEGAN2_USED = any(
+    source == "stylegan2" for source, _ in GENERALISATION_SETS.values()
+)
 GAN_NAMES = {"progan": "ProGAN", "dcgan": "DCGAN", "stylegan2": "StyleGAN2"}
 # ProGAN pixel-normalises z (only its direction matters: the z-loss compares normalised z); the
 # DCGAN feeds z to its first convolution as it is (the z-loss compares raw z).
 NORMALIZES_Z = {"progan": True, "dcgan": False}
+
+# ----- real photo datasets (CelebA trains the GANs, LFW gives identities) -----
+TRAINING_FACES = FACES["training_faces"]
+CELEBA = FACES["celeba"]
+LFW = FACES["lfw"]
+
+
+def photo_dataset(name):
+    """(folder, download_dir) of a photo dataset: a local copy, or where a download goes."""
+    spec = FACES[name]
+    return spec["folder"], spec["download_dir"] or f"results/datasets/{name}/download"
+
+
+def photo_datasets_used():
+    """The photo datasets this configuration reads."""
+    used = ["celeba"] if TRAINING_FACES == "celeba" else []
+    return used + (["lfw"] if FACES["real_faces"]["source"] == "lfw" else [])
+
+
+def dataset_images(name):
+    """The folder holding a photo dataset's images (local copy or download)."""
+    folder, download_dir = photo_dataset(name)
+    return str(images_folder(name=name, folder=folder, download_dir=download_dir))
+
+
+def check_datasets():
+    """At parse time: one message naming every dataset that is neither here nor downloadable.
+
+    GANINV_OFFLINE=1 in the environment: never download (every origin counts as unreachable).
+    """
+    offline = os.environ.get("GANINV_OFFLINE", "") not in ("", "0")
+    reachable = (lambda url: False) if offline else origin_reachable
+    needs = {name: photo_dataset(name) for name in photo_datasets_used()}
+    problems = []
+    if needs:
+        message = missing_datasets_message(needs=needs, reachable=reachable)
+        problems += [message] if message else []
+    fsdd = config["audio"]["data"]["fsdd"]
+    fsdd_download = fsdd["download_dir"] or "results/audio/fsdd/download"
+    if (
+        config["audio"]["data"]["source"] == "fsdd"
+        and not fsdd["folder"]
+        and not os.path.isdir(os.path.join(fsdd_download, "recordings"))
+        and not reachable(fsdd["url"])
+    ):
+        problems.append(
+            f"FSDD (Free Spoken Digit Dataset, CC BY-SA 4.0) cannot be downloaded from "
+            f"{fsdd['url']} (no network): put a copy of its recordings/ folder here and name "
+            "it: --config 'audio={data: {fsdd: {folder: /path/to/recordings}}}'"
+        )
+    if problems:
+        sys.exit("ganinv: datasets missing, nothing was run:\n" + "\n".join(problems))
+
+
+check_datasets()
+
+
+def training_faces():
+    """The faces the GANs trained here learn: the procedural train split or CelebA photos."""
+    if TRAINING_FACES == "celeba":
+        return "results/faces/gan_train/faces.h5"
+    return "results/faces/data/train.h5"
+
+
+def training_faces_description():
+    """The GANs' training faces, in words (tables and notes)."""
+    if TRAINING_FACES == "celeba":
+        return f"{CELEBA['gan_photos']} CelebA photos (MTCNN-aligned)"
+    return "procedural faces"
 
 
 def face_generator(gan):
@@ -152,7 +253,8 @@ def generator_description(gan):
     """How a face generator came to be, printed in every table that inverts it."""
     if gan == "progan" and gan not in IMPORTED:
         return (
-            f"ProGAN trained in this run on procedural faces ({FACES['resolution']} px, "
+            f"ProGAN trained in this run on {training_faces_description()} "
+            f"({FACES['resolution']} px, "
             f"z {FACES['progan']['z_dim']}-d)"
         )
     reference = PRETRAINED[gan]
@@ -209,14 +311,14 @@ def encoder_real_faces(gan):
     """Real faces of a generator's encoder real phase.
 
     ProGAN (drawn at faces.resolution, the size photos are aligned to): the aligned photos when
-    configured, else the procedural train split. The DCGAN (64 px; its training data,
+    configured (a folder, or CelebA photos the GAN never saw), else the GAN's training faces. The DCGAN (64 px; its training data,
     DigiFace-1M, is not here): its own faces without their z.
     """
     if gan == "dcgan":
         return f"results/faces/{gan}/samples/encoder_real.h5"
-    if FACES["real_faces"]["encoder_folder"]:
+    if "encoder_real" in FACE_SETS:
         return "results/faces/encoder_real/faces.h5"
-    return "results/faces/data/train.h5"
+    return training_faces()
 
 
 def perceptual_network(gan):
@@ -266,20 +368,47 @@ def inversion_inputs(gan, method):
     return inputs
 
 
-# ----- faces that are not the generator's own: real faces, StyleGAN2 (Figure 2.17) -----
-# The face sets this configuration makes (encoder_real only when its photo folder is set).
-FACE_SETS = ["real", "stylegan2"] + (
-    ["encoder_real"] if FACES["real_faces"]["encoder_folder"] else []
+# ----- faces that are not the generator's own: real faces, another GAN's (Figure 2.17) -----
+# The face sets this configuration makes: real faces, one per Figure 2.17 direction, the
+# encoder's real photos (a photo folder, or CelebA photos the GAN never saw) and the CelebA
+# photos the GANs train on.
+REAL_FACES = FACES["real_faces"]
+FACE_SETS = (
+    ["real", *GENERALISATION_SETS]
+    + (
+        ["encoder_real"]
+        if REAL_FACES["encoder_folder"] or TRAINING_FACES == "celeba"
+        else []
+    )
+    + (["gan_train"] if TRAINING_FACES == "celeba" else [])
 )
 STYLEGAN2_METHODS = ["encoder", "hybrid"]
-REAL_FACES = FACES["real_faces"]
-GENERALISATION = FACES["generalisation"]
+
+
+def generalisation_samples(source):
+    """The faces a GAN draws for Figure 2.17 (with their z)."""
+    if source == "stylegan2":
+        return "results/faces/stylegan2/samples.h5"
+    return f"results/faces/{source}/samples/generalisation.h5"
+
+
+def face_set_dataset(face_set):
+    """The photo dataset a face set is read from (None: a folder, an HDF5 file)."""
+    if face_set in ("gan_train", "encoder_real") and TRAINING_FACES == "celeba":
+        if face_set == "gan_train" or not REAL_FACES["encoder_folder"]:
+            return "celeba"
+    if face_set == "real" and REAL_FACES["source"] == "lfw":
+        return "lfw"
+    return None
 
 
 def face_set_source(face_set):
-    """Where a face set comes from: a photo folder, the held-out split, or StyleGAN2 samples."""
-    if face_set == "stylegan2":
-        return "results/faces/stylegan2/samples.h5"
+    """Where a face set comes from: photos, the held-out split, or another GAN's samples."""
+    if face_set in GENERALISATION_SETS:
+        return generalisation_samples(GENERALISATION_SETS[face_set][0])
+    dataset = face_set_dataset(face_set)
+    if dataset is not None:
+        return dataset_images(dataset)
     if face_set == "encoder_real":
         return REAL_FACES["encoder_folder"]
     if REAL_FACES["source"] == "folder":
@@ -287,34 +416,93 @@ def face_set_source(face_set):
     return "results/faces/data/heldout.h5"
 
 
+def face_set_slice(face_set):
+    """[start, stop) of the sorted photos a CelebA face set takes (None: all)."""
+    if face_set_dataset(face_set) != "celeba":
+        return None
+    if face_set == "gan_train":
+        return [0, CELEBA["gan_photos"]]
+    return [CELEBA["gan_photos"], CELEBA["gan_photos"] + CELEBA["encoder_photos"]]
+
+
 def face_set_inputs(wildcards):
-    """The input file of a face set (none for a photo folder: it is read directly)."""
+    """The input of a face set: its HDF5 file, or the check of its photo dataset."""
+    dataset = face_set_dataset(wildcards.face_set)
+    if dataset is not None:
+        return {"verified": f"results/datasets/{dataset}/verified.json"}
     source = face_set_source(wildcards.face_set)
     return {"source": source} if source.endswith(".h5") else {}
 
 
 def face_set_align(face_set):
-    """MTCNN for photo folders and when asked; generated/procedural faces are pre-aligned."""
-    if face_set == "stylegan2":
+    """MTCNN for photos and when asked; generated/procedural faces are pre-aligned."""
+    if face_set in GENERALISATION_SETS:
         return GENERALISATION["align"]
-    return face_set == "encoder_real" or REAL_FACES["source"] == "folder"
+    if face_set in ("encoder_real", "gan_train"):
+        return True
+    return REAL_FACES["source"] != "procedural"
+
+
+GENERALISATION_GANS = sorted({gan for _, gan in GENERALISATION_SETS.values()})
+
+
+def generalisation_table_sets():
+    """Table 2.17's directions: names, and the metric and timing files of each."""
+    return [
+        {
+            "faces": GAN_NAMES[source],
+            "generator": GAN_NAMES[gan],
+            "summaries": {
+                method: f"results/faces/{face_set}/metrics/{method}.csv"
+                for method in STYLEGAN2_METHODS
+            },
+            "timing": face_timing(face_set),
+            "manifest": f"results/faces/{face_set}/faces_manifest.csv",
+        }
+        for face_set, (source, gan) in GENERALISATION_SETS.items()
+    ]
+
+
+def generalisation_own_sets():
+    """Each inverting GAN's own test faces, beside the directions in Table 2.17."""
+    return {
+        GAN_NAMES[gan]: {
+            "summaries": {
+                method: f"results/faces/{gan}/metrics/inversion/{method}.csv"
+                for method in STYLEGAN2_METHODS
+            },
+            "timing": face_timing(gan),
+        }
+        for gan in GENERALISATION_GANS
+    }
+
+
+def real_faces_description():
+    """Where the real faces come from, in words."""
+    if REAL_FACES["source"] == "lfw":
+        return "LFW deep-funneled photos (MTCNN-aligned)"
+    if REAL_FACES["source"] == "folder":
+        return f"photos in {REAL_FACES['folder']} (MTCNN-aligned)"
+    return "held-out identities of the procedural renderer"
 
 
 def face_set_targets(face_set):
     """The faces that are inverted: real probes, or the (aligned) StyleGAN2 samples."""
     if face_set == "real":
         return "results/faces/real/probes.h5"
-    return "results/faces/stylegan2/faces.h5"
+    return f"results/faces/{face_set}/faces.h5"
 
 
 def face_set_gan(face_set):
     """The generator (and encoder) that inverts a face set."""
-    return GENERALISATION_GAN if face_set == "stylegan2" else REAL_FACES_GAN
+    if face_set in GENERALISATION_SETS:
+        return GENERALISATION_SETS[face_set][1]
+    return REAL_FACES_GAN
 
 
 def photoreal_generator(gan):
-    """Pretrained GANs make photoreal faces; the ones trained here make procedural faces."""
-    return gan in IMPORTED
+    """Pretrained GANs and GANs trained here on photos make photoreal faces."""
+    return gan in IMPORTED or TRAINING_FACES == "celeba"
 
 
 def identity_evaluator(kind, photoreal):
@@ -342,10 +530,10 @@ def chapter_evaluator(gan):
 
 def face_set_evaluator(face_set):
     """The identity network of a face set: photos and pretrained GANs' faces are photoreal."""
-    if face_set == "stylegan2":
-        photoreal = "stylegan2" in IMPORTED
+    if face_set in GENERALISATION_SETS:
+        photoreal = photoreal_generator(GENERALISATION_SETS[face_set][0])
     else:
-        photoreal = REAL_FACES["source"] == "folder"
+        photoreal = REAL_FACES["source"] != "procedural"
     return identity_evaluator(REAL_FACES["evaluator"], photoreal)
 
 
@@ -385,7 +573,7 @@ def judge_inputs(gan):
         **evaluator_inputs(chapter_evaluator(gan)),
     }
     if gan == "progan" and gan not in IMPORTED:
-        inputs["reference"] = "results/faces/data/train.h5"
+        inputs["reference"] = training_faces()
     return inputs
 
 
@@ -401,7 +589,7 @@ def face_set_inversion_inputs(wildcards):
 # cluster executor (no --cores) they ask for `threads` CPUs, like the inversion jobs.
 ALL_CORES = workflow.cores if isinstance(workflow.cores, int) else config["threads"]
 # The face GANs' test sets and the face sets whose inversions go into tables.
-TIMED_FACE_SETS = FACE_GANS + ["real", "stylegan2"]
+TIMED_FACE_SETS = FACE_GANS + ["real", *GENERALISATION_SETS]
 
 
 def timed_face_gan(timed):
@@ -416,7 +604,7 @@ def face_timing_methods(timed):
     """
     gan = timed_face_gan(timed)
     if timed in FACE_GANS:
-        methods = INVERSION_METHODS if gan == CHAPTER_GAN else STYLEGAN2_METHODS
+        methods = INVERSION_METHODS if gan in CHAPTER_GANS else STYLEGAN2_METHODS
     else:
         methods = INVERSION_METHODS if timed == "real" else STYLEGAN2_METHODS
     variant = FACES["inversion"]["encoder_variant"]
@@ -429,7 +617,7 @@ def face_timing_methods(timed):
         }
         for method in methods
     ]
-    if timed == CHAPTER_GAN:
+    if timed in CHAPTER_GANS:
         timed_methods += [
             {"label": v, "method": "encoder", "settings": {}, "encoder": f"encoder_{v}"}
             for v in ENCODER_VARIANTS
@@ -596,10 +784,10 @@ def needed_weights():
     """Registry files in the weights folder that this configuration reads."""
     paths = set(IMPORTED.values())
     roles = [FACES["facenet"]["perceptual"]]
-    evaluators = [chapter_evaluator(CHAPTER_GAN)] + [
+    evaluators = [chapter_evaluator(gan) for gan in CHAPTER_GANS] + [
         face_set_evaluator(face_set)
         for face_set in FACE_SETS
-        if face_set != "encoder_real"
+        if face_set not in ("encoder_real", "gan_train")
     ]
     if "vggface2" in roles or any(kind == "vggface2" for kind, _ in evaluators):
         paths.add(pretrained_file("vggface2"))

@@ -1,4 +1,5 @@
-# Data the networks train on: procedural faces and spoken digits (espeak-ng, a WAV folder or FSDD).
+# Data the networks train on: procedural faces, photos (CelebA, LFW) and spoken digits (espeak-ng,
+# a WAV folder or FSDD).
 
 
 rule render_faces:
@@ -19,6 +20,28 @@ rule render_faces:
         "../scripts/render_faces.py"
 
 
+rule fetch_photo_dataset:
+    """Check a local copy of a photo dataset (CelebA, LFW) or download it; list every file."""
+    output:
+        verified="results/datasets/{dataset}/verified.json",
+        manifest="results/datasets/{dataset}/files.csv",
+    log:
+        "results/logs/datasets/fetch_{dataset}.log",
+    benchmark:
+        "results/benchmarks/datasets/fetch_{dataset}.tsv"
+    wildcard_constraints:
+        dataset="celeba|lfw",
+    localrule: True
+    conda:
+        "../../envs/ganinv.yaml"
+    params:
+        name=lambda wildcards: wildcards.dataset,
+        folder=lambda wildcards: photo_dataset(wildcards.dataset)[0],
+        download_dir=lambda wildcards: photo_dataset(wildcards.dataset)[1],
+    script:
+        "../scripts/fetch_photo_dataset.py"
+
+
 rule align_faces:
     """Faces at the generator's resolution with a manifest: MTCNN for photos, else pass-through."""
     input:
@@ -37,6 +60,10 @@ rule align_faces:
         source=lambda wildcards: face_set_source(wildcards.face_set),
         align=lambda wildcards: face_set_align(wildcards.face_set),
         identities=lambda wildcards: wildcards.face_set == "real",
+        # [start, stop) of the sorted photos (CelebA's GAN and encoder photos), or None.
+        select=lambda wildcards: face_set_slice(wildcards.face_set),
+        # Another GAN's faces (Figure 2.17): those MTCNN finds no face in are kept as drawn.
+        keep_undetected=lambda wildcards: wildcards.face_set in GENERALISATION_SETS,
         size=FACES["resolution"],
         alignment=FACES["alignment"],
         device=config["device"],
@@ -61,6 +88,7 @@ rule split_gallery_probes:
     params:
         gallery_per_identity=REAL_FACES["gallery_per_identity"],
         probes_per_identity=REAL_FACES["probes_per_identity"],
+        max_identities=REAL_FACES["max_identities"],
     script:
         "../scripts/split_gallery_probes.py"
 

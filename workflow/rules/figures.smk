@@ -64,33 +64,37 @@ rule figure_real_faces:
 
 
 rule figure_2_17:
-    """Thesis Figure 2.17: StyleGAN2 faces | encoder (ProGAN-trained) | hybrid."""
+    """Thesis Figure 2.17: another GAN's faces | encoder (trained on this GAN) | hybrid."""
     input:
-        targets="results/faces/stylegan2/faces.h5",
+        targets="results/faces/{face_set}/faces.h5",
         inversions=expand(
-            "results/faces/stylegan2/inversion/{method}.h5", method=STYLEGAN2_METHODS
+            "results/faces/{{face_set}}/inversion/{method}.h5",
+            method=STYLEGAN2_METHODS,
         ),
     output:
         figure=report(
-            "results/thesis/figure_2_17.png",
+            "results/thesis/figure_2_17_{face_set}.png",
             caption="../report/figure_2_17.rst",
             category="Faces",
-            subcategory="StyleGAN2 faces (Figure 2.17)",
-            labels={"result": "Figure 2.17", "format": "figure"},
+            subcategory="Another GAN's faces (Figure 2.17)",
+            labels={"result": "Figure 2.17 ({face_set})", "format": "figure"},
         ),
     log:
-        "results/logs/thesis/figure_2_17.log",
+        "results/logs/thesis/figure_2_17_{face_set}.log",
     benchmark:
-        "results/benchmarks/thesis/figure_2_17.tsv"
+        "results/benchmarks/thesis/figure_2_17_{face_set}.tsv"
+    wildcard_constraints:
+        face_set="|".join(GENERALISATION_SETS),
     localrule: True
     conda:
         "../../envs/ganinv.yaml"
     params:
         methods=STYLEGAN2_METHODS,
         n_faces=FACES["metrics"]["figure_faces"],
-        title=(
-            "Figure 2.17: StyleGAN2 faces inverted with the "
-            f"{GAN_NAMES[GENERALISATION_GAN]}-trained encoder"
+        title=lambda wildcards: (
+            f"Figure 2.17: {GAN_NAMES[GENERALISATION_SETS[wildcards.face_set][0]]} faces "
+            "inverted with the "
+            f"{GAN_NAMES[GENERALISATION_SETS[wildcards.face_set][1]]}-trained encoder"
         ),
     script:
         "../scripts/figure_reconstructions.py"
@@ -153,6 +157,79 @@ rule figure_encoder_training:
         variants=ENCODER_VARIANTS,
     script:
         "../scripts/figure_encoder_training.py"
+
+
+# The same figures for each GAN of faces.inversion.more_generators, in results/thesis/<gan>/.
+
+
+use rule figure_reconstructions as figure_reconstructions_more with:
+    input:
+        targets="results/faces/{fgan}/samples/test.h5",
+        inversions=expand(
+            "results/faces/{{fgan}}/inversion/{method}.h5", method=INVERSION_METHODS
+        ),
+    output:
+        figure=report(
+            "results/thesis/{fgan}/figure_reconstructions.png",
+            caption="../report/figure_reconstructions.rst",
+            category="Faces",
+            subcategory="Generated faces (Table 2.3), {fgan}",
+            labels={"result": "reconstructions ({fgan})", "format": "figure"},
+        ),
+    log:
+        "results/logs/thesis/{fgan}/figure_reconstructions.log",
+    benchmark:
+        "results/benchmarks/thesis/{fgan}/figure_reconstructions.tsv"
+    params:
+        methods=INVERSION_METHODS,
+        n_faces=FACES["metrics"]["figure_faces"],
+        title=lambda wildcards: (
+            f"Reconstructions of generated {GAN_NAMES[wildcards.fgan]} test faces "
+            "(PSNR per face)"
+        ),
+
+
+use rule figure_psnr_iterations as figure_psnr_iterations_more with:
+    input:
+        inversions=expand(
+            "results/faces/{{fgan}}/inversion/{method}.h5", method=INVERSION_METHODS
+        ),
+        timing="results/faces/{fgan}/timing.csv",
+    output:
+        figure=report(
+            "results/thesis/{fgan}/figure_psnr_iterations.png",
+            caption="../report/figure_psnr_iterations.rst",
+            category="Faces",
+            subcategory="Generated faces (Table 2.3), {fgan}",
+            labels={
+                "result": "PSNR vs iterations and time ({fgan})",
+                "format": "figure",
+            },
+        ),
+    log:
+        "results/logs/thesis/{fgan}/figure_psnr_iterations.log",
+    benchmark:
+        "results/benchmarks/thesis/{fgan}/figure_psnr_iterations.tsv"
+
+
+use rule figure_encoder_training as figure_encoder_training_more with:
+    input:
+        curves=expand(
+            "results/faces/{{fgan}}/encoder/{variant}_curve.csv",
+            variant=ENCODER_VARIANTS,
+        ),
+    output:
+        figure=report(
+            "results/thesis/{fgan}/figure_encoder_training.png",
+            caption="../report/figure_encoder_training.rst",
+            category="Training",
+            subcategory="Face encoder ({fgan})",
+            labels={"result": "encoder variants ({fgan})", "format": "figure"},
+        ),
+    log:
+        "results/logs/thesis/{fgan}/figure_encoder_training.log",
+    benchmark:
+        "results/benchmarks/thesis/{fgan}/figure_encoder_training.tsv"
 
 
 rule figure_3_1:

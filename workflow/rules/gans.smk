@@ -4,9 +4,9 @@
 if "progan" not in IMPORTED:
 
     rule train_progan:
-        """Progressive-growing WGAN-GP training of ProGAN on the procedural training faces."""
+        """Progressive-growing WGAN-GP training of ProGAN on the training faces."""
         input:
-            data="results/faces/data/train.h5",
+            data=training_faces(),
         output:
             generator="results/faces/progan/generator.pt",
             loss="results/faces/progan/loss.csv",
@@ -100,7 +100,7 @@ if "stylegan2" not in IMPORTED:
     rule train_stylegan2:
         """StyleGAN2 (non-saturating loss, lazy R1) on the training faces: Figure 2.17's other GAN."""
         input:
-            data="results/faces/data/train.h5",
+            data=training_faces(),
         output:
             generator="results/faces/stylegan2/generator.pt",
             loss="results/faces/stylegan2/loss.csv",
@@ -132,7 +132,7 @@ rule sample_stylegan2:
     input:
         generator="results/faces/stylegan2/generator.pt",
     output:
-        h5="results/faces/stylegan2/samples.h5",
+        h5=generalisation_samples("stylegan2"),
     log:
         "results/logs/faces/sample_stylegan2.log",
     benchmark:
@@ -148,6 +148,25 @@ rule sample_stylegan2:
         device=config["device"],
     script:
         "../scripts/sample_generator.py"
+
+
+use rule sample_stylegan2 as sample_generalisation with:
+    input:
+        generator="results/faces/{fgan}/generator.pt",
+    output:
+        h5=generalisation_samples("{fgan}"),
+    log:
+        "results/logs/faces/sample_{fgan}_generalisation.log",
+    benchmark:
+        "results/benchmarks/faces/sample_{fgan}_generalisation.tsv"
+    params:
+        n=GENERALISATION["n"],
+        prior="normal",
+        seed=lambda wildcards: rule_seed(
+            "faces", "sample", wildcards.fgan, "generalisation"
+        ),
+        batch_size=FACES["samples"]["batch_size"],
+        device=config["device"],
 
 
 if "wavegan" not in IMPORTED:

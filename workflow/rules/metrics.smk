@@ -13,7 +13,10 @@ rule target_features:
     benchmark:
         "results/benchmarks/faces/inception_{targets}.tsv"
     wildcard_constraints:
-        targets="(dcgan|progan)/samples/test|real/probes|stylegan2/faces",
+        targets="|".join(
+            ["(dcgan|progan)/samples/test", "real/probes"]
+            + [f"{face_set}/faces" for face_set in GENERALISATION_SETS]
+        ),
     conda:
         "../../envs/ganinv.yaml"
     threads: 1
@@ -128,6 +131,57 @@ rule table_1_ablation:
         "../scripts/table_1_ablation.py"
 
 
+use rule table_2_3 as table_2_3_more with:
+    input:
+        summaries=lambda wildcards: expand(
+            "results/faces/{gan}/metrics/inversion/{method}.csv",
+            gan=wildcards.fgan,
+            method=INVERSION_METHODS,
+        ),
+        gd="results/faces/{fgan}/inversion/gd.h5",
+        judgement="results/faces/{fgan}/judgement.csv",
+        timing="results/faces/{fgan}/timing.csv",
+    output:
+        csv="results/thesis/{fgan}/table_2_3.csv",
+        md=report(
+            "results/thesis/{fgan}/table_2_3.md",
+            caption="../report/table_2_3.rst",
+            category="Faces",
+            subcategory="Generated faces (Table 2.3), {fgan}",
+            labels={"result": "Table 2.3 ({fgan})", "format": "table"},
+        ),
+        tex="results/thesis/{fgan}/table_2_3.tex",
+    log:
+        "results/logs/thesis/{fgan}/table_2_3.log",
+    benchmark:
+        "results/benchmarks/thesis/{fgan}/table_2_3.tsv"
+
+
+use rule table_1_ablation as table_1_ablation_more with:
+    input:
+        summaries=lambda wildcards: expand(
+            "results/faces/{gan}/metrics/ablation/{variant}.csv",
+            gan=wildcards.fgan,
+            variant=ENCODER_VARIANTS,
+        ),
+        judgement="results/faces/{fgan}/judgement.csv",
+        timing="results/faces/{fgan}/timing.csv",
+    output:
+        csv="results/thesis/{fgan}/table_1_ablation.csv",
+        md=report(
+            "results/thesis/{fgan}/table_1_ablation.md",
+            caption="../report/table_1_ablation.rst",
+            category="Faces",
+            subcategory="Encoder ablation (paper Table 1), {fgan}",
+            labels={"result": "Table 1 (paper, {fgan})", "format": "table"},
+        ),
+        tex="results/thesis/{fgan}/table_1_ablation.tex",
+    log:
+        "results/logs/thesis/{fgan}/table_1_ablation.log",
+    benchmark:
+        "results/benchmarks/thesis/{fgan}/table_1_ablation.tsv"
+
+
 rule face_set_metrics:
     """PSNR, SSIM, identity cosine (and identification vs the gallery) of a face-set inversion."""
     input:
@@ -186,11 +240,7 @@ rule table_real_faces:
     params:
         methods=INVERSION_METHODS,
         preset=PRESET_LABEL,
-        source=(
-            f"photos in {REAL_FACES['folder']} (MTCNN-aligned)"
-            if REAL_FACES["source"] == "folder"
-            else "held-out identities of the procedural renderer"
-        ),
+        source=real_faces_description(),
         gd_iterations=FACES["inversion"]["gd"]["iterations"],
         hybrid_iterations=FACES["inversion"]["hybrid"]["iterations"],
     script:
@@ -198,25 +248,28 @@ rule table_real_faces:
 
 
 rule table_2_17:
-    """Figure 2.17's numbers: StyleGAN2 faces vs ProGAN faces, encoder and hybrid."""
+    """Figure 2.17's numbers: each direction's faces vs the inverting GAN's own faces."""
     input:
         summaries=expand(
-            "results/faces/stylegan2/metrics/{method}.csv", method=STYLEGAN2_METHODS
+            "results/faces/{face_set}/metrics/{method}.csv",
+            face_set=GENERALISATION_SETS,
+            method=STYLEGAN2_METHODS,
         ),
         own=expand(
             "results/faces/{gan}/metrics/inversion/{method}.csv",
-            gan=GENERALISATION_GAN,
+            gan=GENERALISATION_GANS,
             method=STYLEGAN2_METHODS,
         ),
-        timing=face_timing("stylegan2"),
-        own_timing=face_timing(GENERALISATION_GAN),
+        timing=[
+            face_timing(name) for name in [*GENERALISATION_SETS, *GENERALISATION_GANS]
+        ],
     output:
         csv="results/thesis/table_2_17.csv",
         md=report(
             "results/thesis/table_2_17.md",
             caption="../report/table_2_17.rst",
             category="Faces",
-            subcategory="StyleGAN2 faces (Figure 2.17)",
+            subcategory="Another GAN's faces (Figure 2.17)",
             labels={"result": "Figure 2.17 numbers", "format": "table"},
         ),
         tex="results/thesis/table_2_17.tex",
@@ -228,13 +281,14 @@ rule table_2_17:
     conda:
         "../../envs/ganinv.yaml"
     params:
-        methods=STYLEGAN2_METHODS,
+        # Each direction's files, and each inverting GAN's own test faces.
+        directions=generalisation_table_sets(),
+        own=generalisation_own_sets(),
         preset=PRESET_LABEL,
-        generator_name=GAN_NAMES[GENERALISATION_GAN],
         alignment=(
             "aligned and cropped with MTCNN"
             if GENERALISATION["align"]
-            else "not re-aligned: trained on aligned procedural faces"
+            else "not re-aligned: drawn by a GAN trained on aligned faces"
         ),
         hybrid_iterations=FACES["inversion"]["hybrid"]["iterations"],
     script:

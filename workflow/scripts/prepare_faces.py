@@ -6,6 +6,8 @@ from ganinv.scripting import run
 
 
 def main(smk):
+    # [start, stop) of the sorted photos, or None for all of them.
+    start, stop = smk.params.select or (None, None)
     prepare_faces(
         source=smk.params.source,
         out_h5=smk.output.h5,
@@ -15,6 +17,9 @@ def main(smk):
         identities=smk.params.identities,
         alignment=smk.params.alignment,
         device=resolve_device(smk.params.device),
+        start=start,
+        stop=stop,
+        keep_undetected=smk.params.keep_undetected,
     )
 
 

@@ -11,6 +11,7 @@ def main(smk):
         probes_h5=smk.output.probes,
         gallery_per_identity=smk.params.gallery_per_identity,
         probes_per_identity=smk.params.probes_per_identity,
+        max_identities=smk.params.max_identities,
     )
 
 

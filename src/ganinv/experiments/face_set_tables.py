@@ -1,4 +1,4 @@
-"""The real-face table (identification of reconstructions) and Figure 2.17's table (StyleGAN2).
+"""The real-face table (identification of reconstructions) and Figure 2.17's table (another GAN).
 
 Numbers come from the run's metric summaries; the notes state the thesis's claim and whether this
 run supports it.
@@ -7,7 +7,7 @@ run supports it.
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -104,66 +104,98 @@ def write_table_real_faces(
     return table
 
 
+def _alignment_count(manifest: str | os.PathLike | None) -> str:
+    """How many of a face set's faces MTCNN aligned, from its manifest (empty: no manifest)."""
+    if manifest is None:
+        return ""
+    rows = pd.read_csv(manifest)
+    if not rows["alignment"].eq("mtcnn").any():
+        return ""
+    found = int(rows["detected"].sum())
+    if found == len(rows):
+        return f"; MTCNN aligned all {found}"
+    return (
+        f"; MTCNN found a face in {found} of {len(rows)} (the others were inverted as drawn, "
+        "not aligned)"
+    )
+
+
+def _own_rows(own: Mapping[str, Mapping], columns: list[str]) -> list[pd.DataFrame]:
+    """Each inverting GAN's methods on its own test faces (the reference rows)."""
+    frames = []
+    for name, files in own.items():
+        rows = read_summaries(files["summaries"])
+        if "facenet_cosine" in rows.columns and "identity_cosine" not in rows.columns:
+            rows["identity_cosine"] = 1.0 - rows["facenet_cosine"]
+        rows = apply_timing(rows[[c for c in columns if c in rows.columns]], files["timing"],
+                            unit="image")  # fmt: skip
+        frames.append(rows.assign(targets=f"{name} (own test faces)", inverted_with=name))
+    return frames
+
+
 def write_table_2_17(
     *,
-    summaries: Mapping[str, str | os.PathLike],
-    own_summaries: Mapping[str, str | os.PathLike],
-    generator_name: str,
+    directions: Sequence[Mapping],
+    own: Mapping[str, Mapping],
     csv_path: str | os.PathLike,
     md_path: str | os.PathLike,
     tex_path: str | os.PathLike,
     preset: str,
     alignment: str,
     hybrid_iterations: int,
-    timing_csv: str | os.PathLike,
-    own_timing_csv: str | os.PathLike,
 ) -> pd.DataFrame:
-    """Encoder and hybrid of another face GAN (``generator_name``, e.g. ProGAN) on StyleGAN2
-    faces, beside the same methods on that GAN's own test faces (``own_summaries``).
+    """Encoder and hybrid of one face GAN on another GAN's faces, beside the same methods on
+    the inverting GAN's own test faces.
 
-    ``timing_csv`` / ``own_timing_csv``: the methods' times on each set (time_face_inversions).
+    ``directions``: one mapping per direction with ``faces`` (the drawing GAN's name, e.g.
+    StyleGAN2), ``generator`` (the inverting GAN's, e.g. ProGAN), ``summaries`` (method ->
+    metric summary CSV) and ``timing`` (time_face_inversions CSV). ``own``: inverting GAN name
+    -> {``summaries``, ``timing``} of its own test faces. A direction's optional ``manifest``
+    (its face set's alignment manifest) gives the notes the share MTCNN aligned.
     """
+    if not directions:
+        raise UserError("Figure 2.17's table needs at least one direction [faces, generator]")
     columns = [c for c in STYLEGAN2_COLUMNS if c != "targets"]
-    style = read_summaries(summaries)
-    style = apply_timing(style[[c for c in columns if c in style.columns]], timing_csv,
-                         unit="image").assign(targets="StyleGAN2")  # fmt: skip
-    own = read_summaries(own_summaries)
-    if "facenet_cosine" in own.columns and "identity_cosine" not in own.columns:
-        own["identity_cosine"] = 1.0 - own["facenet_cosine"]
-    own = apply_timing(
-        own[[c for c in columns if c in own.columns]], own_timing_csv, unit="image"
-    ).assign(targets=f"{generator_name} (own test faces)")
-    table = pd.concat([style, own], ignore_index=True)
-    table = table[
-        ["method", "targets", *[c for c in table.columns if c not in ("method", "targets")]]
-    ]
-    n_faces = int(style["n_images"].iloc[0])
+    frames, gaps, lines = [], [], []
+    own_frames = {f["inverted_with"].iloc[0]: f for f in _own_rows(own, columns)}
+    for spec in directions:
+        rows = read_summaries(spec["summaries"])
+        rows = apply_timing(rows[[c for c in columns if c in rows.columns]], spec["timing"],
+                            unit="image")  # fmt: skip
+        frames.append(
+            rows.assign(targets=f"{spec['faces']} faces", inverted_with=spec["generator"])
+        )
+        reference = own_frames.get(spec["generator"])
+        pairs = []
+        for method in spec["summaries"]:
+            s = rows.set_index("method").loc[method, "psnr_db"]
+            p = np.nan
+            if reference is not None:
+                p = reference.set_index("method")["psnr_db"].get(method, np.nan)
+            pairs.append(f"{method} {s:.2f} vs {p:.2f} dB")
+        gaps.append(f"{spec['faces']} faces vs {spec['generator']}'s own: " + "; ".join(pairs))
+        lines.append(
+            f"{int(rows['n_images'].iloc[0])} {spec['faces']} faces inverted with the encoder "
+            f"trained on {spec['generator']} faces and with hybrid-{hybrid_iterations} (the "
+            f"{spec['generator']} generator)" + _alignment_count(spec.get("manifest"))
+        )
+    table = pd.concat([*frames, *own_frames.values()], ignore_index=True)
+    first = ["method", "targets", "inverted_with"]
+    table = table[[*first, *[c for c in table.columns if c not in first]]]
     notes = [
-        f"Preset: {preset}. {n_faces} StyleGAN2 faces ({alignment}) inverted with the encoder "
-        f"trained on {generator_name} faces and with hybrid-{hybrid_iterations} (the "
-        f"{generator_name} generator); the {generator_name} rows are the same methods on that "
-        "GAN's own test faces.",
+        f"Preset: {preset}. " + "; ".join(lines) + f" ({alignment}). The own-test-face rows are "
+        "the same methods on the inverting GAN's own test faces.",
         generator_note(table),
         _evaluator_note(table),
-        timing_note(timing_csv, unit="image") + " The own-test-face rows are timed the same way "
-        "on those faces.",
+        timing_note(directions[0]["timing"], unit="image") + " Every row is timed the same way "
+        "on its own faces.",
+        "Thesis: projecting another GAN's faces (StyleGAN2's) is less accurate than the GAN's "
+        "own (ProGAN's), but the encoder's prediction is a good starting point for the hybrid. "
+        "PSNR here: " + " | ".join(gaps) + ".",
     ]
-    gaps = []
-    for method in summaries:
-        s = style.set_index("method").loc[method, "psnr_db"]
-        p = own.set_index("method")["psnr_db"].get(method, np.nan)
-        gaps.append(f"{method} {s:.2f} vs {p:.2f} dB")
-    notes.append(
-        "Thesis: projecting StyleGAN2 faces is less accurate than ProGAN faces, but the encoder's "
-        f"prediction is a good starting point for the hybrid. PSNR here, StyleGAN2 vs "
-        f"{generator_name}: " + "; ".join(gaps) + "."
+    title = "Figure 2.17: " + "; ".join(
+        f"{spec['faces']} faces inverted with the {spec['generator']}-trained encoder"
+        for spec in directions
     )
-    write_table(
-        table, csv_path, md_path, tex_path,
-        title=(
-            f"Figure 2.17: StyleGAN2 faces inverted with the {generator_name}-trained encoder "
-            "and hybrid"
-        ),
-        notes=notes,
-    )  # fmt: skip
+    write_table(table, csv_path, md_path, tex_path, title=title + " and hybrid", notes=notes)
     return table
