@@ -235,16 +235,17 @@ def test_celeba_subset_extra_and_corrupt_files(celeba_subset, tmp_path):
         ensure_photo_dataset(name="celeba", folder=celeba_subset, **_outputs(tmp_path, "b"))
     assert "not named in identity_CelebA.txt" in str(caught.value)
     (images / "999999.jpg").unlink()
-    # A truncated photo is an error, and nothing is written.
+    # A truncated or empty photo is recorded, not fatal.
     data = (images / "000007.jpg").read_bytes()
     (images / "000007.jpg").write_bytes(data[: len(data) // 2])
-    with pytest.raises(UserError, match=r"000007\.jpg") as caught:
-        ensure_photo_dataset(name="celeba", folder=celeba_subset, **_outputs(tmp_path, "c"))
-    assert "truncated" in str(caught.value)
-    assert not (tmp_path / "c.json").exists()
-    (images / "000007.jpg").write_bytes(b"")
-    with pytest.raises(UserError, match=r"000007\.jpg"):
-        ensure_photo_dataset(name="celeba", folder=images, **_outputs(tmp_path, "d"))
+    (images / "000008.jpg").write_bytes(b"")
+    record = ensure_photo_dataset(name="celeba", folder=celeba_subset, **_outputs(tmp_path, "c"))
+    assert record["n_files"] == 20 and record["n_incomplete"] == 2
+    assert record["incomplete"] == ["000007.jpg", "000008.jpg"]
+    rows = {row["name"]: row for row in _rows(_outputs(tmp_path, "c")["out_manifest"])}
+    assert rows["000007.jpg"]["complete"] == "0" and rows["000008.jpg"]["complete"] == "0"
+    assert rows["000001.jpg"]["complete"] == "1"
+    shutil.copyfile(CELEBA / "img_align_celeba" / "000008.jpg", images / "000008.jpg")
     (images / "000007.jpg").write_bytes(data)
     # Without the identity file beside the images folder: an error naming it.
     (celeba_subset / "identity_CelebA.txt").unlink()
@@ -280,9 +281,10 @@ def test_lfw_layout_is_checked(tmp_path):
     with pytest.raises(UserError, match=r"Alan_Turing_0003\.jpg"):
         ensure_photo_dataset(name="lfw", folder=tmp_path, **_outputs(tmp_path, "c"))
     (images / "Ada_Lovelace" / "Alan_Turing_0003.jpg").unlink()
+    # A file that is not a JPEG is recorded (complete 0), not fatal.
     (images / "Alan_Turing" / "Alan_Turing_0002.jpg").write_bytes(b"GIF89a not a jpeg")
-    with pytest.raises(UserError, match=r"Alan_Turing_0002\.jpg"):
-        ensure_photo_dataset(name="lfw", folder=tmp_path, **_outputs(tmp_path, "d"))
+    record = ensure_photo_dataset(name="lfw", folder=tmp_path, **_outputs(tmp_path, "d"))
+    assert record["incomplete"] == ["Alan_Turing/Alan_Turing_0002.jpg"]
     with pytest.raises(UserError, match="faces.lfw.folder"):
         ensure_photo_dataset(name="lfw", folder=tmp_path / "absent", **_outputs(tmp_path, "e"))
 

@@ -24,8 +24,10 @@ may be absent; the annotation files may not).
 Layout checks of a copy (local or downloaded), by :func:`ensure_photo_dataset`:
 
 - photos are the ``.jpg``/``.jpeg`` files; other files (``.DS_Store``, notes) are logged and
-  ignored; a photo must start with the JPEG start marker and end with the end marker (trailing
-  zero padding allowed): an empty, truncated or non-JPEG photo is an error;
+  ignored; a photo should start with the JPEG start marker and end with the end marker
+  (trailing zero padding allowed): an empty, truncated or non-JPEG photo is recorded
+  (``complete`` 0 in the file list, ``n_incomplete`` in the record, one warning), not fatal;
+  the alignment then lists it as unreadable;
 - CelebA: ``identity_CelebA.txt`` must exist beside the images folder and name every photo
   present (a photo it does not name is an error: it is not a CelebA photo or was renamed); names
   it lists whose photo is absent are fine (a subset, e.g. the first 10,000) and only logged;
@@ -649,9 +651,11 @@ def ensure_photo_dataset(
     there is reused), its files checked against the shipped manifest. Layout rules: see the
     module docstring. ``out_manifest`` (CSV, sorted by name): ``name`` (relative to the images
     folder, '/'-separated), ``bytes``, ``sha256``, ``identity`` (CelebA: its identity number;
-    LFW: the person's folder). ``out_json``: dataset, title, origin, licence, images_folder
-    (absolute), n_files, n_identities, total_bytes, n_images_full, source ("local copy" or
-    "download"), download_dir and published_files (a download's {file: md5}, else None),
+    LFW: the person's folder), ``complete`` (0: empty, truncated or not a JPEG). ``out_json``:
+    dataset, title, origin, licence, images_folder (absolute), n_files, n_incomplete and
+    incomplete (the first 20 such names), n_identities, total_bytes, n_images_full, source
+    ("local copy" or "download"), download_dir and published_files (a download's
+    {file: md5}, else None),
     manifest_sha256 (of ``out_manifest``). Both are written atomically. Returns the record.
     """
     spec = _spec(name)
@@ -706,11 +710,15 @@ def ensure_photo_dataset(
             )
     digests = _hash_photos(images, names)
     broken = [rel for rel, (_, _, complete) in zip(names, digests, strict=True) if not complete]
-    if broken:
-        raise UserError(
-            f"{spec.title} at {images}: {len(broken)} photo(s) are empty, truncated or not "
-            f"JPEG files ({_shown(broken)}); replace them with unmodified copies "
-            f"({spec.folder_key})"
+    if broken:  # recorded, not fatal: the alignment lists them as unreadable or reads them
+        log.warning(
+            "%s at %s: %d photo(s) are empty, truncated or not JPEG files (%s); they are "
+            "marked complete=0 in %s",
+            spec.title,
+            images,
+            len(broken),
+            _shown(broken),
+            out_manifest,
         )
     if source == "download":
         marker = {"dataset": spec.name, "published_files": checked}
@@ -719,9 +727,9 @@ def ensure_photo_dataset(
         )
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(["name", "bytes", "sha256", "identity"])
-    for rel, (size, digest, _) in zip(names, digests, strict=True):
-        writer.writerow([rel, size, digest, identities[rel]])
+    writer.writerow(["name", "bytes", "sha256", "identity", "complete"])
+    for rel, (size, digest, complete) in zip(names, digests, strict=True):
+        writer.writerow([rel, size, digest, identities[rel], int(complete)])
     write_text_atomic(out_manifest, buffer.getvalue())
     total = sum(size for size, _, _ in digests)
     record = {
@@ -731,6 +739,8 @@ def ensure_photo_dataset(
         "licence": spec.licence,
         "images_folder": str(images.resolve()),
         "n_files": len(names),
+        "n_incomplete": len(broken),
+        "incomplete": broken[:20],
         "n_identities": len(set(identities.values())),
         "n_images_full": spec.n_images_full,
         "total_bytes": total,
