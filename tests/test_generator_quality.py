@@ -50,3 +50,37 @@ def test_a_diverse_gan_passes_and_a_collapsed_one_is_flagged(tmp_path, one_threa
     assert table["generator"].tolist() == ["good", "bad"]
     assert "collapsed" in out[1].read_text()
     assert pd.read_csv(out[0])["verdict"].iloc[0] == "ok"
+
+
+class _UnitEmbeddings:
+    """An identity network without a same-person threshold (as vggface2 or in_dag): random
+    unit-norm embeddings."""
+
+    def embed(self, images):
+        rng = np.random.default_rng(len(images))
+        x = rng.normal(size=(len(images), 16))
+        return x / np.linalg.norm(x, axis=1, keepdims=True)
+
+
+def test_without_reference_faces_or_dlib_the_verdict_is_not_judged(tmp_path, monkeypatch, caplog):
+    """No floor can be applied: the verdict must not claim 'ok'."""
+    import ganinv.experiments.generator_quality as quality
+
+    monkeypatch.setattr(quality, "load_identity_network", lambda **kwargs: _UnitEmbeddings())
+    faces = dcgan_faces(24).numpy()
+    write_h5(tmp_path / "samples.h5", {"images": faces[:12]})
+    write_h5(tmp_path / "photos.h5", {"images": faces[12:]})
+    common = dict(samples_h5=tmp_path / "samples.h5", generator="imported",
+                  inception=("inception", check_package_file(REGISTRY["inception_torchscript"])),
+                  evaluator=("vggface2", "unused"), n=12, seed=0, min_diversity_ratio=0.5,
+                  max_same_identity=0.5, device=torch.device("cpu"))  # fmt: skip
+    with caplog.at_level(logging.WARNING, logger="ganinv"):
+        row = judge_face_generator(out_csv=tmp_path / "a.csv", **common)
+    assert row["verdict"].startswith("not judged: no reference faces")
+    assert "vggface2" in row["verdict"] and "cannot be judged" in caplog.text
+    assert pd.read_csv(tmp_path / "a.csv")["verdict"].iloc[0] == row["verdict"]
+    # With the run's real photos as the reference, the diversity floor applies.
+    row = judge_face_generator(out_csv=tmp_path / "b.csv", reference_h5=tmp_path / "photos.h5",
+                               reference_label="real photos", **common)  # fmt: skip
+    assert row["verdict"] == "ok" and row["reference"] == "real photos"
+    assert row["diversity_ratio"] > 0.7

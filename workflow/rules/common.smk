@@ -251,11 +251,11 @@ def face_generator(gan):
 
 def generator_description(gan):
     """How a face generator came to be, printed in every table that inverts it."""
-    if gan == "progan" and gan not in IMPORTED:
+    if gan in ("progan", "stylegan2") and gan not in IMPORTED:
         return (
-            f"ProGAN trained in this run on {training_faces_description()} "
+            f"{GAN_NAMES[gan]} trained in this run on {training_faces_description()} "
             f"({FACES['resolution']} px, "
-            f"z {FACES['progan']['z_dim']}-d)"
+            f"z {FACES[gan]['z_dim']}-d)"
         )
     reference = PRETRAINED[gan]
     entry = REGISTRY.get(reference)
@@ -451,6 +451,7 @@ def generalisation_table_sets():
     return [
         {
             "faces": GAN_NAMES[source],
+            "faces_generator": generator_description(source),
             "generator": GAN_NAMES[gan],
             "summaries": {
                 method: f"results/faces/{face_set}/metrics/{method}.csv"
@@ -572,9 +573,22 @@ def judge_inputs(gan):
         "inception": fid_network()[1],
         **evaluator_inputs(chapter_evaluator(gan)),
     }
-    if gan == "progan" and gan not in IMPORTED:
-        inputs["reference"] = training_faces()
+    if judge_reference(gan) is not None:
+        inputs["reference"] = judge_reference(gan)[1]
     return inputs
+
+
+def judge_reference(gan):
+    """(what, file) the judge compares a face GAN's diversity with, or None: a ProGAN trained
+    here, its training faces; an imported one (its training data is not here), the real photos
+    aligned for its encoder's real phase, when the run has them."""
+    if gan != "progan":
+        return None
+    if gan not in IMPORTED:
+        return "training faces", training_faces()
+    if "encoder_real" in FACE_SETS:
+        return "real photos (encoder_real)", "results/faces/encoder_real/faces.h5"
+    return None
 
 
 def face_set_inversion_inputs(wildcards):

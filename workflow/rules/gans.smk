@@ -295,6 +295,7 @@ rule judge_face_gan:
         generator=lambda wildcards: generator_description(wildcards.fgan),
         fid_network=fid_network()[0],
         evaluator_kind=lambda wildcards: chapter_evaluator(wildcards.fgan)[0],
+        reference=lambda wildcards: (judge_reference(wildcards.fgan) or [None])[0],
         n=FACES["judge"]["n"],
         seed=lambda wildcards: rule_seed("faces", "judge", wildcards.fgan),
         min_diversity_ratio=FACES["judge"]["min_diversity_ratio"],

@@ -10,6 +10,7 @@ def main(smk):
     judge_face_generator(
         samples_h5=smk.input.samples,
         reference_h5=inputs.get("reference"),
+        reference_label=smk.params.reference,
         out_csv=smk.output.csv,
         generator=smk.params.generator,
         inception=(smk.params.fid_network, smk.input.inception),

@@ -149,7 +149,8 @@ def write_table_2_17(
 
     ``directions``: one mapping per direction with ``faces`` (the drawing GAN's name, e.g.
     StyleGAN2), ``generator`` (the inverting GAN's, e.g. ProGAN), ``summaries`` (method ->
-    metric summary CSV) and ``timing`` (time_face_inversions CSV). ``own``: inverting GAN name
+    metric summary CSV) and ``timing`` (time_face_inversions CSV); optional ``faces_generator``
+    (how the drawing GAN came to be, for the notes). ``own``: inverting GAN name
     -> {``summaries``, ``timing``} of its own test faces. A direction's optional ``manifest``
     (its face set's alignment manifest) gives the notes the share MTCNN aligned.
     """
@@ -174,10 +175,11 @@ def write_table_2_17(
                 p = reference.set_index("method")["psnr_db"].get(method, np.nan)
             pairs.append(f"{method} {s:.2f} vs {p:.2f} dB")
         gaps.append(f"{spec['faces']} faces vs {spec['generator']}'s own: " + "; ".join(pairs))
+        drawn_by = f", drawn by {spec['faces_generator']}" if spec.get("faces_generator") else ""
         lines.append(
-            f"{int(rows['n_images'].iloc[0])} {spec['faces']} faces inverted with the encoder "
-            f"trained on {spec['generator']} faces and with hybrid-{hybrid_iterations} (the "
-            f"{spec['generator']} generator)" + _alignment_count(spec.get("manifest"))
+            f"{int(rows['n_images'].iloc[0])} {spec['faces']} faces{drawn_by}, inverted with the "
+            f"encoder trained on {spec['generator']} faces and with hybrid-{hybrid_iterations} "
+            f"(the {spec['generator']} generator)" + _alignment_count(spec.get("manifest"))
         )
     table = pd.concat([*frames, *own_frames.values()], ignore_index=True)
     first = ["method", "targets", "inverted_with"]

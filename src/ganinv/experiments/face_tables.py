@@ -78,6 +78,12 @@ def _load(
     return apply_timing(table, timing_csv, unit="image")
 
 
+def _n_images(table: pd.DataFrame) -> str:
+    """The number of faces every row inverted (for the title), or their range."""
+    counts = sorted(set(table["n_images"].astype(int)))
+    return str(counts[0]) if len(counts) == 1 else f"{counts[0]}-{counts[-1]}"
+
+
 def _attributes_used(table: pd.DataFrame) -> str:
     """The attribute list the metric summaries recorded (the same evaluator for every row)."""
     if "attributes_used" not in table.columns:
@@ -181,7 +187,8 @@ def write_table_2_3(
         )
     write_table(
         table.drop(columns="attributes_used", errors="ignore"), csv_path, md_path, tex_path,
-        title="Table 2.3: inversion of 50 generated faces by gradient descent, encoder and hybrid",
+        title=f"Table 2.3: inversion of {_n_images(table)} generated faces by gradient descent, "
+        "encoder and hybrid",
         notes=notes, reference=_reference(THESIS_TABLE_2_3, table),
     )  # fmt: skip
     return table
@@ -219,7 +226,7 @@ def write_table_1(
     reference = _reference(PAPER_TABLE_1, table)
     write_table(
         table.drop(columns="attributes_used", errors="ignore"), csv_path, md_path, tex_path,
-        title="Table 1 (paper): encoder ablation on the 50 generated test faces",
+        title=f"Table 1 (paper): encoder ablation on the {_n_images(table)} generated test faces",
         notes=notes, reference=reference,
     )  # fmt: skip
     return table

@@ -4,8 +4,9 @@ A GAN that draws one face cannot be inverted meaningfully, so every face GAN the
 is measured first on a sample of its faces:
 
 - *Inception diversity*: mean pairwise Euclidean distance between the Inception features of the
-  samples. With training data at hand (a GAN trained here), the same for as many training faces,
-  their ratio (a collapsed GAN is far below 1), and the Fréchet distance and KID to them.
+  samples. With reference faces at hand (a GAN trained here: its training faces; an imported one:
+  real photos of the run), the same for as many reference faces, their ratio (a collapsed GAN is
+  far below 1), and the Fréchet distance and KID to them.
 - *Identity diversity*: the identity network's view (dlib's recogniser for photoreal faces, the
   in-DAG evaluator for procedural ones): the median pairwise identity distance, and, with dlib,
   the share of sample pairs it calls the same person (distance < 0.6) and the share of samples in
@@ -13,7 +14,8 @@ is measured first on a sample of its faces:
 
 The verdict is ``collapsed`` when the diversity ratio falls below ``min_diversity_ratio`` or the
 same-person share exceeds ``max_same_identity``; the log then carries one warning, and the table
-says so.
+says so. With neither reference faces nor dlib no floor applies: the verdict is ``not judged`` (and
+says why), never ``ok``.
 """
 
 from __future__ import annotations
@@ -66,9 +68,13 @@ def judge_face_generator(
     max_same_identity: float,
     device: torch.device,
     reference_h5: str | os.PathLike | None = None,
+    reference_label: str | None = None,
     landmarks_path: str | os.PathLike | None = None,
 ) -> dict:
-    """Measure ``n`` faces of ``samples_h5`` (see the module docstring); one-row CSV."""
+    """Measure ``n`` faces of ``samples_h5`` (see the module docstring); one-row CSV.
+
+    ``reference_h5``: faces to compare the diversity with; ``reference_label`` says what they are
+    (e.g. "training faces"; recorded in the row)."""
     samples = _first_images(samples_h5, n, seed)
     feats = inception_features_from(images=samples, weights_path=inception[1], device=device)
     diversity = float(_pairwise(feats).mean())
@@ -88,10 +94,11 @@ def judge_face_generator(
         subset = max(2, len(feats) // 2)
         kid, _ = kernel_inception_distance(feats, ref_feats, n_subsets=20, subset_size=subset,
                                            seed=seed)  # fmt: skip
-        row.update({"reference_diversity": reference_diversity,
+        row.update({"reference": reference_label or str(reference_h5),
+                    "reference_diversity": reference_diversity,
                     "diversity_ratio": ratio,
-                    "fid_to_training_data": frechet_distance(feats, ref_feats),
-                    "kid_to_training_data": kid})  # fmt: skip
+                    "fid_to_reference": frechet_distance(feats, ref_feats),
+                    "kid_to_reference": kid})  # fmt: skip
     identity = load_identity_network(kind=evaluator[0], path=evaluator[1], device=device,
                                      landmarks_path=landmarks_path)  # fmt: skip
     embeddings = identity.embed(samples)
@@ -109,12 +116,23 @@ def judge_face_generator(
     })  # fmt: skip
     reasons = []
     if np.isfinite(ratio) and ratio < min_diversity_ratio:
-        reasons.append(f"Inception diversity {ratio:.2f} of the training data's "
-                       f"(floor {min_diversity_ratio})")  # fmt: skip
+        compared = reference_label or "reference faces"
+        reasons.append(
+            f"Inception diversity {ratio:.2f} of that of the {compared} "
+            f"(floor {min_diversity_ratio})"
+        )
     if np.isfinite(same) and same > max_same_identity:
         reasons.append(f"{same:.0%} of sample pairs are the same person to dlib "
                        f"(ceiling {max_same_identity:.0%})")  # fmt: skip
-    return record_verdict(row=row, reasons=reasons, generator=generator, out_csv=out_csv)
+    unjudged = None
+    if not np.isfinite(ratio) and not np.isfinite(same):
+        unjudged = (
+            "no reference faces to compare its diversity with, and no same-person threshold "
+            f"for the {evaluator[0]} identity network (dlib has one)"
+        )
+    return record_verdict(
+        row=row, reasons=reasons, generator=generator, out_csv=out_csv, unjudged=unjudged
+    )
 
 
 def write_generator_table(
@@ -133,13 +151,14 @@ def write_generator_table(
         f"Preset: {preset}. Each face GAN is measured on a sample of its faces before its "
         "inversions are read.",
         "inception_diversity = mean pairwise distance of Inception features (fid_features); "
-        "with training data (a GAN trained here) diversity_ratio = that of the samples over that "
-        "of as many training faces, and the Fréchet distance / KID to them.",
+        "with reference faces (a GAN trained here: its training faces; an imported one: the "
+        "run's real photos, when it has them; column reference) diversity_ratio = that of the "
+        "samples over that of as many reference faces, and the Fréchet distance / KID to them.",
         "identity_diversity = median pairwise identity distance (dlib: Euclidean, same person "
         "below 0.6; in_dag: 1 - cosine); same_identity_pairs = share of pairs dlib calls the same "
         "person; face_detection_rate = share of samples in which dlib finds a face.",
         "verdict: collapsed when diversity_ratio is below its floor or same_identity_pairs above "
-        "its ceiling (config faces.judge).",
+        "its ceiling (config faces.judge); not judged when neither can be measured.",
     ]
     write_table(table, csv_path, md_path, tex_path,
                 title="Face GANs judged before inversion", notes=notes)  # fmt: skip
