@@ -142,6 +142,17 @@ def rosinality_architecture(state: Mapping[str, torch.Tensor], path: Any = "<sta
     }
 
 
+def _check_arch(args: dict[str, Any], path: Any) -> None:
+    """train.py records ``args.arch``: only "stylegan2" is this layout (e.g. "swagan", its
+    wavelet variant, has other layers)."""
+    arch = args.get("arch")
+    if isinstance(arch, str) and arch != "stylegan2":
+        raise UserError(
+            f"{path} is a rosinality '{arch}' checkpoint (its training arguments say "
+            f"arch={arch!r}); only StyleGAN2 (arch='stylegan2') can be imported as StyleGAN2"
+        )
+
+
 def _check_args(args: dict[str, Any], arch: dict, path: Any) -> None:
     """train.py's saved ``args`` must agree with the weights (else the file is inconsistent)."""
     for name, ours in (
@@ -176,15 +187,17 @@ def load_rosinality_generator(
             "which rosinality samples from); use a checkpoint saved by train.py or "
             "convert_weight.py that has 'g_ema'"
         )
-    state = tensor_dict(require_entry(checkpoint, ["g_ema"], path, WHAT), path, "'g_ema'")
-    state = {k: v.float() if v.is_floating_point() else v for k, v in state.items()}
-    arch = rosinality_architecture(state, path)
+    args = {}
     if isinstance(checkpoint, Mapping) and checkpoint.get("args") is not None:
         try:
             args = config_dict(checkpoint["args"])
         except UserError:
             args = {}
-        _check_args(args, arch, path)
+    _check_arch(args, path)
+    state = tensor_dict(require_entry(checkpoint, ["g_ema"], path, WHAT), path, "'g_ema'")
+    state = {k: v.float() if v.is_floating_point() else v for k, v in state.items()}
+    arch = rosinality_architecture(state, path)
+    _check_args(args, arch, path)
 
     try:
         generator = Generator(**arch)
