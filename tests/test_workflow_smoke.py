@@ -56,6 +56,10 @@ def test_smoke_run_produces_every_output(smoke_run):
         assert not np.allclose(test_z, train_z[:30])
     _, meta = load_model(results / "dcgan" / "generator.pt", "dcgan.Generator")
     assert meta["checkpoint_format"] == "dcgan_tutorial"
+    # Finished trainings leave no resume checkpoint behind (a killed one does: see
+    # tests/test_resume_after_kill.py); the running curves beside them stay.
+    assert not list((smoke_run / "results").rglob("checkpoint.pt"))
+    assert (results / "progan" / "work" / "loss.csv").is_file()
     with open(results / "progan" / "loss.csv") as handle:
         rows = list(csv.DictReader(handle))
     assert int(rows[-1]["step"]) == 180 and {r["stage"] for r in rows} == {"0", "1", "2", "3"}

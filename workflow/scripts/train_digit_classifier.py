@@ -2,6 +2,7 @@
 
 from ganinv.runtime import resolve_device
 from ganinv.scripting import run
+from ganinv.train.checkpoint import discard_checkpoint
 from ganinv.train.digits import DigitClassifierTraining, train_digit_classifier
 
 
@@ -14,6 +15,7 @@ def main(smk):
         config=DigitClassifierTraining(**smk.params.training),
         device=resolve_device(smk.params.device),
     )
+    discard_checkpoint(work_dir=smk.params.work_dir)
 
 
 run(snakemake, main)  # noqa: F821 - injected by Snakemake

@@ -2,6 +2,7 @@
 
 from ganinv.runtime import resolve_device
 from ganinv.scripting import run
+from ganinv.train.checkpoint import discard_checkpoint
 from ganinv.train.encoder import EncoderTraining, train_encoder
 
 
@@ -18,6 +19,7 @@ def main(smk):
         config=EncoderTraining(**smk.params.training),
         device=resolve_device(smk.params.device),
     )
+    discard_checkpoint(work_dir=smk.params.work_dir)
 
 
 run(snakemake, main)  # noqa: F821 - injected by Snakemake

@@ -2,6 +2,7 @@
 
 from ganinv.runtime import resolve_device
 from ganinv.scripting import run
+from ganinv.train.checkpoint import discard_checkpoint
 from ganinv.train.stylegan2 import StyleGAN2Training, train_stylegan2
 
 
@@ -16,6 +17,7 @@ def main(smk):
         config=StyleGAN2Training(**smk.params.training),
         device=resolve_device(smk.params.device),
     )
+    discard_checkpoint(work_dir=smk.params.work_dir)
 
 
 run(snakemake, main)  # noqa: F821 - injected by Snakemake

@@ -4,6 +4,7 @@ from ganinv.experiments.audio_generator_quality import load_clip_quality, qualit
 from ganinv.metrics.audio_quality import QualityFloors
 from ganinv.runtime import resolve_device
 from ganinv.scripting import run
+from ganinv.train.checkpoint import discard_checkpoint
 from ganinv.train.wavegan import WaveGANTraining, train_wavegan
 
 
@@ -31,6 +32,7 @@ def main(smk):
         quality_csv=smk.output.quality,
         quality_key=quality_key(smk.input.evaluator),
     )
+    discard_checkpoint(work_dir=smk.params.work_dir)
 
 
 run(snakemake, main)  # noqa: F821 - injected by Snakemake

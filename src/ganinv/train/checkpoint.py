@@ -35,6 +35,22 @@ def save_checkpoint(path: str | os.PathLike, params_hash: str, step: int, state:
         torch.save(payload, tmp)
 
 
+def discard_checkpoint(*, work_dir: str | os.PathLike) -> int:
+    """Remove a finished training's resume checkpoint (``<work_dir>/checkpoint.pt``).
+
+    Called by a training rule after its model file is in place: nothing reads the checkpoint
+    any more, and each holds the model, the optimiser and often a discriminator (about 165 MB
+    for a face encoder). A job killed before this point keeps it and resumes. The running
+    curves beside it stay (they are small). Returns the bytes freed."""
+    path = Path(work_dir) / "checkpoint.pt"
+    if not path.is_file():
+        return 0
+    size = path.stat().st_size
+    path.unlink()
+    log.info("removed the resume checkpoint %s (%.1f MB): training finished", path, size / 1e6)
+    return size
+
+
 def load_checkpoint(path: str | os.PathLike, params_hash: str) -> dict[str, Any] | None:
     """The checkpoint at ``path`` if it exists, is readable and matches ``params_hash``."""
     path = Path(path)
