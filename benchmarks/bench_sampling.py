@@ -16,9 +16,9 @@ from pathlib import Path
 
 import torch
 
+from ganinv.images import to_uint8
 from ganinv.models.files import load_model, save_model
 from ganinv.models.progan import Generator
-from ganinv.plots import to_uint8
 from ganinv.runtime import configure_torch, resolve_device
 from ganinv.sample import draw_latents, sample_to_h5
 

@@ -13,8 +13,8 @@ import torch
 from matplotlib import cbook
 from PIL import Image
 
-from ganinv import align
-from ganinv.align import (
+from ganinv.data import align
+from ganinv.data.align import (
     align_images,
     align_to_h5,
     make_detector,
@@ -182,7 +182,7 @@ def mixed_photo_folder(root) -> dict[str, str]:
 
 def test_read_photo_folder_converts_every_mode_and_records_unreadable_files(tmp_path, caplog):
     kinds = mixed_photo_folder(tmp_path)
-    with caplog.at_level(logging.WARNING, logger="ganinv.align"):
+    with caplog.at_level(logging.WARNING, logger="ganinv.data.align"):
         folder = read_photo_folder(tmp_path)
     assert folder.files == sorted(kinds)
     assert folder.names == [n for n, kind in kinds.items() if kind == "ok"]

@@ -47,7 +47,7 @@ WRITERS = {
         save_figure(fig, out)
     """),
     "image grid": ("grid.png", """
-        from ganinv.plots import save_image_grid
+        from ganinv.images import save_image_grid
         save_image_grid(np.zeros((4, 3, 8, 8), np.uint8), out, nrow=2)
     """),
     "wav": ("clip.wav", """

@@ -59,8 +59,8 @@ def test_gd_recovers_known_z_on_tiny_audio_generator(one_thread, optimizer, lr, 
     z_true = draw_latents(4, 6, "uniform", seed=3)
     targets = generator(z_true).detach()
     loss = make_audio_loss(None, {"perceptual": 0.0, "stft": 1.0, "waveform": 1.0})
-    result = invert_gd(generator, targets, loss, iterations=iterations, lr=lr, init="uniform",
-                       seed=1, optimizer=optimizer)  # fmt: skip
+    result = invert_gd(generator, targets, loss_fn=loss, iterations=iterations, lr=lr,
+                       init="uniform", seed=1, optimizer=optimizer)  # fmt: skip
     assert result.loss_curve[-1].mean() < 0.02 * result.loss_curve[0].mean()
     assert (result.z - z_true).abs().max() < 0.05
 

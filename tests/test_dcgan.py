@@ -8,11 +8,11 @@ import torch
 from torch import nn
 
 from ganinv.data.h5io import read_h5
+from ganinv.images import to_uint8
 from ganinv.models.dcgan import Generator
 from ganinv.models.dcgan_tutorial import load_dcgan_tutorial_generator
 from ganinv.models.files import load_model
 from ganinv.models.importers import FORMATS, import_generator
-from ganinv.plots import to_uint8
 from ganinv.runtime import UserError
 from ganinv.sample import SAMPLE_LAYOUTS, draw_latents, sample_to_h5
 from ganinv.weights import REGISTRY, check_package_file

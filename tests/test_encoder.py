@@ -9,10 +9,10 @@ from torch import nn
 
 import ganinv.train.encoder as encoder_training
 from ganinv.data.h5io import read_h5, write_h5
+from ganinv.images import to_uint8
 from ganinv.models.encoder import ResNetEncoder
 from ganinv.models.files import load_model, save_model
 from ganinv.models.progan import Generator
-from ganinv.plots import to_uint8
 from ganinv.runtime import UserError
 from ganinv.sample import draw_latents
 from ganinv.train.encoder import EncoderTraining, train_encoder

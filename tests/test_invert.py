@@ -253,7 +253,7 @@ def test_non_finite_loss_stops_one_sample(caplog):
     z0 = torch.randn(3, 8, generator=torch.Generator().manual_seed(9))
     with caplog.at_level(logging.WARNING, logger="ganinv"):
         result = invert_gd(
-            generator, targets, poisoned_loss(1, 3), iterations=10, lr=0.05, z_init=z0
+            generator, targets, loss_fn=poisoned_loss(1, 3), iterations=10, lr=0.05, z_init=z0
         )
     assert "1 of 3 targets stopped early" in caplog.text
     assert result.stopped_at.tolist() == [-1, 3, -1]
@@ -275,9 +275,9 @@ def test_non_finite_at_start_and_at_end():
     generator = progan()
     _, targets = make_targets(generator, 2)
     z0 = torch.randn(2, 8, generator=torch.Generator().manual_seed(1))
-    at_start = invert_gd(generator, targets, poisoned_loss(0, 0), iterations=3, z_init=z0)
+    at_start = invert_gd(generator, targets, loss_fn=poisoned_loss(0, 0), iterations=3, z_init=z0)
     assert at_start.stopped_at.tolist() == [0, -1] and torch.equal(at_start.z[0], z0[0])
-    at_end = invert_gd(generator, targets, poisoned_loss(1, 3), iterations=3, z_init=z0)
+    at_end = invert_gd(generator, targets, loss_fn=poisoned_loss(1, 3), iterations=3, z_init=z0)
     assert at_end.stopped_at.tolist() == [-1, 3] and math.isnan(at_end.loss[1])
     two = invert_gd(generator, targets[1:], iterations=2, z_init=z0[1:])
     assert torch.allclose(at_end.z[1], two.z[0], atol=1e-6)
@@ -325,7 +325,7 @@ def test_lbfgs_reduces_loss_and_handles_nan():
     assert result.loss_curve.shape == (16, 4)
     assert (result.loss < 0.5 * result.loss_curve[0]).all()
     poisoned = invert_gd(
-        generator, targets, poisoned_loss(2, 4), iterations=8, lr=1.0, optimizer="lbfgs"
+        generator, targets, loss_fn=poisoned_loss(2, 4), iterations=8, lr=1.0, optimizer="lbfgs"
     )
     assert poisoned.stopped_at[2] >= 0 and math.isnan(poisoned.loss[2])
     others = [0, 1, 3]
@@ -352,3 +352,17 @@ def test_validation():
         invert_gd(generator, targets, loss_fn=lambda r, t: (r - t).abs().mean(), iterations=1)
     with pytest.raises(UserError, match="iterations"):
         invert_gd(generator, targets, iterations=-1)
+
+
+def test_the_hybrid_honours_its_seed():
+    """The seed reaches the hybrid's stochastic clipping (as GD's), through invert() too."""
+    generator = progan()
+    z_true, targets = make_targets(generator, 6)
+    encoder = LookupEncoder(targets, 1.5 * z_true)  # outside [-1, 1]: clipping resamples
+    settings = {"iterations": 3, "lr": 0.05, "stochastic_clipping": True}
+    runs = {seed: invert("hybrid", generator, targets, settings, encoder=encoder, seed=seed)
+            for seed in (1, 2)}  # fmt: skip
+    again = invert_hybrid(encoder, generator, targets, iterations=3, lr=0.05,
+                          stochastic_clipping=True, seed=1)  # fmt: skip
+    assert torch.equal(runs[1].z, again.z)
+    assert not torch.equal(runs[1].z, runs[2].z)

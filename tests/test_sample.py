@@ -3,9 +3,9 @@ import pytest
 import torch
 
 from ganinv.data.h5io import read_h5
+from ganinv.images import to_uint8
 from ganinv.models.files import load_model, save_model
 from ganinv.models.progan import Generator
-from ganinv.plots import to_uint8
 from ganinv.runtime import UserError, file_sha256
 from ganinv.sample import draw_latents, sample_to_h5
 
@@ -47,8 +47,12 @@ def test_sample_file_matches_generator(generator_file, tmp_path, batch_size):
     z = torch.from_numpy(arrays["z"])
     assert torch.equal(z, draw_latents(30, 12, "uniform", 9))
     with torch.no_grad():
-        expected = to_uint8(generator(z)).numpy()
-    assert np.array_equal(arrays["images"], expected)
+        batches = [to_uint8(generator(z[i : i + batch_size])) for i in range(0, 30, batch_size)]
+        whole = to_uint8(generator(z)).numpy().astype(int)
+    # Exactly the generator's output for the same batches; another batch size may take other
+    # convolution kernels (last-bit differences), so one pass of all 30 agrees to one level.
+    assert np.array_equal(arrays["images"], torch.cat(batches).numpy())
+    assert np.abs(arrays["images"].astype(int) - whole).max() <= 1
     assert attrs["seed"] == 9 and attrs["prior"] == "uniform" and attrs["n"] == 30
     assert attrs["generator_sha256"] == file_sha256(generator_file)
     assert len(attrs["config_hash"]) == 64 and "ganinv_version" in attrs

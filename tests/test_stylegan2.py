@@ -13,6 +13,7 @@ import torch
 import torch.nn.functional as F
 
 from ganinv.data.h5io import read_h5, write_h5
+from ganinv.images import to_uint8
 from ganinv.models.files import load_model
 from ganinv.models.progan import count_parameters
 from ganinv.models.stylegan2 import (
@@ -26,7 +27,6 @@ from ganinv.models.stylegan2 import (
     path_length_penalty,
     r1_penalty,
 )
-from ganinv.plots import to_uint8
 from ganinv.runtime import UserError
 from ganinv.sample import draw_latents, sample_to_h5
 from ganinv.train.stylegan2 import (

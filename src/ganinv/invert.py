@@ -543,6 +543,7 @@ def _check_gd_args(iterations: int, lr: float, optimizer: str) -> None:
 def invert_gd(
     generator: nn.Module,
     targets: Tensor,
+    *,
     loss_fn: LossFn = pixel_mae,
     iterations: int = 200,
     lr: float = 0.01,
@@ -679,6 +680,7 @@ def invert_encoder(
     encoder: nn.Module,
     generator: nn.Module,
     targets: Tensor,
+    *,
     loss_fn: LossFn = pixel_mae,
     chunk_size: int | None = None,
     device: torch.device | str | None = None,
@@ -733,6 +735,7 @@ def invert_hybrid(
     encoder: nn.Module,
     generator: nn.Module,
     targets: Tensor,
+    *,
     loss_fn: LossFn = pixel_mae,
     iterations: int = 50,
     lr: float = 0.01,
@@ -742,11 +745,12 @@ def invert_hybrid(
     device: torch.device | str | None = None,
     track_fn: TrackFn | None = None,
     clip_bound: float = 1.0,
+    seed: int = 0,
 ) -> InversionResult:
     """Encoder prediction as the initial point of ``iterations`` GD steps.
 
     ``loss_curve[0]`` is the loss of the encoder's reconstruction; the timing includes the
-    encoder pass. The stochastic-clipping noise uses seed 0.
+    encoder pass. ``seed`` seeds the stochastic-clipping noise (as in :func:`invert_gd`).
     """
     n = _check_targets(targets)
     clip_bound = _check_bound(clip_bound)
@@ -766,7 +770,7 @@ def invert_hybrid(
             iterations,
             float(lr),
             bool(stochastic_clipping),
-            0,
+            int(seed),
             optimizer,
             chunk,
             run_device,
@@ -787,6 +791,7 @@ def invert(
     generator: nn.Module,
     targets: Tensor,
     settings: dict,
+    *,
     encoder: nn.Module | None = None,
     seed: int = 0,
     **common,
@@ -811,6 +816,6 @@ def invert(
         "clip_bound": float(settings.get("clip_bound", 1.0)),
     }
     if method == "hybrid":
-        return invert_hybrid(encoder, generator, targets, **gd_settings, **common)
+        return invert_hybrid(encoder, generator, targets, seed=seed, **gd_settings, **common)
     return invert_gd(generator, targets, init=str(settings.get("init", "normal")), seed=seed,
                      **gd_settings, **common)  # fmt: skip

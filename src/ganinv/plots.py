@@ -1,55 +1,15 @@
-"""Figures: image grids (PNG) and training curves, written atomically."""
+"""Figures (PNG): reconstruction grids, PSNR curves and training curves, written atomically."""
 
 from __future__ import annotations
 
 import os
-from typing import TYPE_CHECKING
 
 import numpy as np
-from PIL import Image
 
 from ganinv.atomic import atomic_path
+from ganinv.data.h5io import read_h5
 
-# torch and pandas are imported by the functions that use them: a job pays for what it draws
-# (inversion and sampling jobs use only from_uint8 / to_uint8; curve figures need no torch).
-if TYPE_CHECKING:
-    import torch
-
-
-def from_uint8(images: torch.Tensor, device: torch.device | str | None = None) -> torch.Tensor:
-    """Map uint8 images [0, 255] to float32 in [-1, 1] (the networks' range), on ``device``."""
-    import torch
-
-    return images.to(device=device, dtype=torch.float32).div_(127.5).sub_(1.0)
-
-
-def to_uint8(images: torch.Tensor) -> torch.Tensor:
-    """Map generator output in [-1, 1] (float NCHW) to uint8 [0, 255], rounding."""
-    import torch
-
-    return ((images.clamp(-1.0, 1.0) + 1.0) * 127.5).round().to(torch.uint8)
-
-
-def save_image_grid(
-    images: np.ndarray | torch.Tensor,
-    path: str | os.PathLike,
-    nrow: int = 8,
-    padding: int = 2,
-    upscale: int = 1,
-) -> None:
-    """Save uint8 NCHW images as one PNG grid (``upscale`` > 1 enlarges pixels for viewing)."""
-    import torch
-    from torchvision.utils import make_grid  # ~2 s to import: only steps that draw grids pay it
-
-    tensor = torch.as_tensor(np.asarray(images))
-    if tensor.dtype != torch.uint8 or tensor.ndim != 4:
-        raise ValueError(f"expected uint8 NCHW images, got {tensor.dtype} {tuple(tensor.shape)}")
-    if upscale > 1:
-        tensor = tensor.repeat_interleave(upscale, dim=2).repeat_interleave(upscale, dim=3)
-    grid = make_grid(tensor, nrow=nrow, padding=padding, pad_value=255)
-    array = grid.permute(1, 2, 0).numpy()
-    with atomic_path(path) as tmp:
-        Image.fromarray(array).save(tmp, format="PNG")
+# matplotlib and pandas are imported by the functions that use them: a job pays for what it draws.
 
 
 def plot_gan_training(
@@ -116,8 +76,6 @@ def plot_reconstruction_grid(
     title: str = "Reconstructions of generated test faces (PSNR per face)",
 ) -> None:
     """Rows: target, then each method's reconstruction (with its PSNR) for the first faces."""
-    from ganinv.data.h5io import read_h5
-
     plt = pyplot()
     targets = read_h5(targets_h5, ["images"])[0]["images"][:n_faces]
     rows = {"target": targets}
@@ -154,8 +112,6 @@ def plot_psnr_iterations(
     encoder is a point at its total time. A run short enough to be timed whole is spread evenly.
     """
     import pandas as pd
-
-    from ganinv.data.h5io import read_h5
 
     timing = pd.read_csv(timing_csv).set_index("method")
     plt = pyplot()

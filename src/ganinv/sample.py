@@ -10,8 +10,8 @@ import numpy as np
 import torch
 
 from ganinv.data.h5io import H5Writer, base_provenance
+from ganinv.images import to_uint8
 from ganinv.models.files import load_model, read_model_file
-from ganinv.plots import to_uint8
 from ganinv.progress import progress
 from ganinv.runtime import UserError, device_description, file_sha256, params_hash
 

@@ -41,15 +41,13 @@ use rule invert_faces as invert_faces_ablation with:
         "results/logs/faces/ablation_{fgan}_{variant}.log",
     benchmark:
         "results/benchmarks/faces/ablation_{fgan}_{variant}.tsv"
+    # Only what differs from invert_faces (Snakemake merges keyword params).
     params:
         method="encoder",
         settings={},
-        face_network_kind=lambda wildcards: perceptual_network(wildcards.fgan)[0],
-        chunk_size=FACES["inversion"]["chunk_size"],
         seed=lambda wildcards: rule_seed(
             "faces", "ablation", wildcards.fgan, wildcards.variant
         ),
-        device=config["device"],
 
 
 use rule invert_faces as invert_face_set with:
@@ -61,6 +59,7 @@ use rule invert_faces as invert_face_set with:
         "results/logs/faces/invert_{face_set}_{method}.log",
     benchmark:
         "results/benchmarks/faces/invert_{face_set}_{method}.tsv"
+    # Only what differs from invert_faces (Snakemake merges keyword params).
     params:
         method=lambda wildcards: wildcards.method,
         settings=lambda wildcards: inversion_settings(
@@ -69,11 +68,9 @@ use rule invert_faces as invert_face_set with:
         face_network_kind=lambda wildcards: perceptual_network(
             face_set_gan(wildcards.face_set)
         )[0],
-        chunk_size=FACES["inversion"]["chunk_size"],
         seed=lambda wildcards: rule_seed(
             "faces", "invert", wildcards.face_set, wildcards.method
         ),
-        device=config["device"],
 
 
 rule invert_audio:

@@ -7,7 +7,7 @@ import os
 
 from ganinv.data.faces import IDENTITY_ATTRIBUTES, render_split
 from ganinv.data.h5io import base_provenance, write_h5
-from ganinv.plots import save_image_grid
+from ganinv.images import save_image_grid
 from ganinv.progress import progress
 from ganinv.runtime import params_hash
 

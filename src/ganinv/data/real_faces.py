@@ -5,7 +5,7 @@ Two steps, one rule each:
 * :func:`prepare_faces` turns a source into an aligned image set at the generator's resolution.
   A source is a folder of photos (``<identity>/<photo>.jpg|png`` when identities matter) or an
   HDF5 file of ``images`` (uint8 NCHW, optional ``identity``). Photos are aligned with MTCNN
-  (:mod:`ganinv.align`); HDF5 images that are aligned by construction (the procedural renderer,
+  (:mod:`ganinv.data.align`); HDF5 images that are aligned by construction (the procedural renderer,
   a GAN trained on it) can pass through unchanged, and the manifest says so.
 * :func:`split_gallery_probes` cuts an identity-labelled set into a gallery (the images an
   identification is made against) and probes (the faces that are inverted).
@@ -24,7 +24,8 @@ import h5py
 import numpy as np
 import pandas as pd
 
-from ganinv.align import (
+from ganinv.atomic import atomic_path
+from ganinv.data.align import (
     AlignedFace,
     align_images,
     check_range,
@@ -32,7 +33,6 @@ from ganinv.align import (
     read_photo_folder,
     unreadable_face,
 )
-from ganinv.atomic import atomic_path
 from ganinv.data.h5io import (
     base_provenance,
     check_images,
@@ -170,11 +170,12 @@ def prepare_faces(
     """Write ``images`` uint8 [N, 3, size, size], ``source`` (+ ``identity``, ``identity_name``).
 
     ``align``: detect and crop with MTCNN (``alignment`` = keyword settings of
-    :func:`ganinv.align.align_images` except ``size``). A photo folder is always aligned; an HDF5
-    file is aligned only when asked. ``identities``: read identity labels (identity sub-folders,
-    or the HDF5 ``identity`` dataset). The manifest lists every input with the identity and how it
-    was aligned; images without a face are listed and skipped, and so are photos that cannot be
-    read (corrupt, truncated, empty: ``detected`` 0, ``note`` "unreadable: ..."). ``start`` and
+    :func:`ganinv.data.align.align_images` except ``size``). A photo folder is always aligned; an
+    HDF5 file is aligned only when asked. ``identities``: read identity labels (identity
+    sub-folders, or the HDF5 ``identity`` dataset). The manifest lists every input with the
+    identity and how it was aligned; images without a face are listed and skipped, and so are
+    photos that cannot be read (corrupt, truncated, empty: ``detected`` 0, ``note``
+    "unreadable: ..."). ``start`` and
     ``stop``: take only the inputs [start:stop] (sorted photos, or HDF5 rows); only those photos
     are opened. ``keep_undetected`` (a GAN's faces, already in its framing): an image in which
     MTCNN finds no face is kept as drawn (resized, not aligned; ``note`` says so) instead of being

@@ -16,11 +16,11 @@ import torch
 
 from ganinv.data.h5io import check_images, read_h5
 from ganinv.experiments.inversion_output import write_inversion_h5
+from ganinv.images import from_uint8, to_uint8
 from ganinv.invert import METHODS, invert, pixel_mae
 from ganinv.losses import load_perceptual_network, perceptual_loss, weighted_sum
 from ganinv.metrics.image import psnr_signed
 from ganinv.models.files import FACE_GENERATORS, load_model
-from ganinv.plots import from_uint8, to_uint8
 from ganinv.runtime import UserError
 
 log = logging.getLogger("ganinv")

@@ -30,11 +30,11 @@ import torch
 
 from ganinv.curves import CurveWriter
 from ganinv.data.h5io import check_audio, check_images, check_latents, read_h5
+from ganinv.images import from_uint8
 from ganinv.losses import load_perceptual_network, perceptual_distance
 from ganinv.metrics.image import psnr_signed
 from ganinv.metrics.latent import normalize_latent
 from ganinv.models.files import FACE_GENERATORS, architecture_class, load_model, save_model
-from ganinv.plots import from_uint8
 from ganinv.progress import progress
 from ganinv.runtime import UserError, device_description, file_sha256, params_hash, seed_everything
 from ganinv.train.checkpoint import load_checkpoint, save_checkpoint

@@ -23,9 +23,9 @@ import torch.nn.functional as F
 from ganinv.curves import CurveWriter
 from ganinv.data.faces import DISCRETE_ATTRIBUTES, MAX_RESOLUTION, MIN_RESOLUTION
 from ganinv.data.h5io import check_images, read_h5
+from ganinv.images import from_uint8
 from ganinv.models.facenet import FaceNet
 from ganinv.models.files import save_model
-from ganinv.plots import from_uint8
 from ganinv.progress import progress
 from ganinv.runtime import (
     UserError,

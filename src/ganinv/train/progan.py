@@ -26,6 +26,7 @@ import torch.nn.functional as F
 from ganinv.atomic import atomic_path
 from ganinv.curves import CurveWriter
 from ganinv.data.h5io import check_images, read_h5
+from ganinv.images import from_uint8, save_image_grid, to_uint8
 from ganinv.metrics.swd import sliced_wasserstein
 from ganinv.models.files import save_model
 from ganinv.models.progan import (
@@ -35,7 +36,6 @@ from ganinv.models.progan import (
     generator_loss,
     gradient_penalty,
 )
-from ganinv.plots import from_uint8, save_image_grid, to_uint8
 from ganinv.progress import progress
 from ganinv.runtime import UserError, device_description, file_sha256, params_hash, seed_everything
 from ganinv.train.checkpoint import load_checkpoint, save_checkpoint

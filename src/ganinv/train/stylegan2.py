@@ -30,6 +30,7 @@ import torch
 
 from ganinv.curves import CurveWriter
 from ganinv.data.h5io import check_images, read_h5
+from ganinv.images import from_uint8, save_image_grid, to_uint8
 from ganinv.metrics.swd import sliced_wasserstein
 from ganinv.models.files import save_model
 from ganinv.models.stylegan2 import (
@@ -41,7 +42,6 @@ from ganinv.models.stylegan2 import (
     path_length_penalty,
     r1_penalty,
 )
-from ganinv.plots import from_uint8, save_image_grid, to_uint8
 from ganinv.progress import progress
 from ganinv.runtime import UserError, device_description, file_sha256, params_hash, seed_everything
 from ganinv.train.checkpoint import load_checkpoint, save_checkpoint

@@ -29,7 +29,7 @@ from ganinv.runtime import UserError, resolve_device
 if TYPE_CHECKING:  # imported by make_detector, the only step that needs it
     import torch
 
-LOGGER = logging.getLogger("ganinv.align")
+LOGGER = logging.getLogger("ganinv.data.align")
 PHOTO_SUFFIXES = (".jpg", ".jpeg", ".png")
 CHOICES = ("probability", "largest")
 N_LANDMARKS = 5
