@@ -12,11 +12,12 @@ import soundfile
 import torch
 
 from ganinv.data.h5io import write_h5
+from ganinv.metrics.audio import spectral_distance
 from ganinv.models.files import load_model, save_model
 from ganinv.models.progan import count_parameters
 from ganinv.models.wavegan import Discriminator, Generator, phase_shuffle
 from ganinv.runtime import UserError
-from ganinv.train.wavegan import WaveGANTraining, spectral_distance, train_wavegan
+from ganinv.train.wavegan import WaveGANTraining, train_wavegan
 from tests.kill_helpers import run_training
 
 SAMPLES = 16384

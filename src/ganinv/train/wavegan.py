@@ -7,11 +7,12 @@ from one ``torch.Generator`` whose state is checkpointed with the models and opt
 killed and rerun gives the same model as an uninterrupted one (bit-identical on CPU).
 
 Quality numbers: the mean distance (dB) between the long-term average spectra of real and generated
-clips (:func:`spectral_distance`), reported for the untrained and the final generator; and, when a
-:class:`~ganinv.metrics.audio_quality.ClipQuality` is given, its Inception Score, digit coverage
-and STFT diversity of ``quality_clips`` clips from fixed latents every ``quality_every`` steps
-(and at steps 0 and the last): the quality curve. A final generator past a floor of the
-:class:`~ganinv.metrics.audio_quality.QualityFloors` ends the run with one warning.
+clips (:func:`ganinv.metrics.audio.spectral_distance`), reported for the untrained and the final
+generator; and, when a :class:`~ganinv.metrics.audio_quality.ClipQuality` is given, its
+Inception Score, digit coverage and STFT diversity of ``quality_clips`` clips from fixed latents
+every ``quality_every`` steps (and at steps 0 and the last): the quality curve. A final
+generator past a floor of the :class:`~ganinv.metrics.audio_quality.QualityFloors` ends the run
+with one warning.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ import torch
 from ganinv.curves import CurveWriter
 from ganinv.data.h5io import open_h5, read_h5
 from ganinv.data.wav import write_wav_sequence
+from ganinv.metrics.audio import spectral_distance
 from ganinv.metrics.audio_quality import QUALITY_CURVE_COLUMNS, ClipQuality
 from ganinv.models.files import save_model
 from ganinv.models.progan import (
@@ -158,31 +160,6 @@ def load_audio(data_h5: str | os.PathLike) -> tuple[torch.Tensor, int]:
             f"{data_h5}: attribute sample_rate must be a positive integer, got {rate!r}"
         )
     return torch.from_numpy(audio), rate
-
-
-def mean_log_spectrum(audio: torch.Tensor, n_fft: int = 512, hop: int = 128) -> torch.Tensor:
-    """Long-term average spectrum of ``audio`` [N, 1, T]: the STFT power averaged over all clips
-    and frames, in dB (floor -100 dB), one value per frequency bin [n_fft // 2 + 1].
-
-    The power is averaged before the logarithm, so frames of exact silence (the padding around a
-    spoken word) lower the level but do not pin bins to the floor.
-    """
-    window = torch.hann_window(n_fft, device=audio.device)
-    total = torch.zeros(n_fft // 2 + 1, dtype=torch.float64, device=audio.device)
-    frames = 0
-    for chunk in audio.reshape(-1, audio.shape[-1]).split(16):
-        spec = torch.stft(chunk, n_fft, hop, window=window, return_complex=True)
-        power = spec.abs().double().pow(2)  # [n, bins, frames]
-        total += power.sum(dim=(0, 2))
-        frames += power.shape[0] * power.shape[2]
-    return (10.0 * torch.log10(total / frames + 1e-10)).float()
-
-
-def spectral_distance(real: torch.Tensor, fake: torch.Tensor) -> float:
-    """Mean absolute difference (dB, averaged over frequency bins) of the two clip sets'
-    long-term average spectra (:func:`mean_log_spectrum`): 0 for the same spectral envelope;
-    a clip set that is 6 dB quieter at every frequency is at 6.02 dB."""
-    return float((mean_log_spectrum(real) - mean_log_spectrum(fake)).abs().mean())
 
 
 @torch.no_grad()
