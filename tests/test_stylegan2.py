@@ -260,7 +260,7 @@ def test_lazy_regularisation_adjusts_adam():
 def test_config_errors_are_user_errors():
     with pytest.raises(UserError, match="2 channel widths give 8 px, but the resolution is 32"):
         StyleGAN2Training(resolution=32, channels=[8, 8])
-    with pytest.raises(UserError, match="stylegan2.r1_every must be a positive integer"):
+    with pytest.raises(UserError, match="stylegan2.r1_every must be an integer >= 1"):
         StyleGAN2Training(resolution=8, channels=[8, 8], r1_every=0)
     with pytest.raises(UserError, match="stylegan2.betas"):
         StyleGAN2Training(resolution=8, channels=[8, 8], betas=[0.0, 1.5])

@@ -30,6 +30,20 @@ class UserError(Exception):
     """
 
 
+def check_int(
+    name: str, value: object, *, minimum: int | None = 1, error: type[Exception] = UserError
+) -> int:
+    """``value`` if it is an integer (Python or NumPy; bools are refused) of at least ``minimum``
+    (None: any), else ``error`` naming ``name``: the one integer check of configs and models."""
+    import numpy as np
+
+    ok = isinstance(value, (int, np.integer)) and not isinstance(value, bool)
+    if not ok or (minimum is not None and value < minimum):
+        bound = "" if minimum is None else f" >= {minimum}"
+        raise error(f"{name} must be an integer{bound}, got {value!r}")
+    return int(value)
+
+
 def derive_seed(global_seed: int, *names: object) -> int:
     """A 31-bit seed derived from the global seed and a tuple of names (rule, split...).
 

@@ -25,6 +25,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ganinv.runtime import check_int
+
 __all__ = [
     "ATTRIBUTE_NAMES",
     "BEARD_TYPES",
@@ -921,8 +923,7 @@ def render_split(
         ("n_identities", n_identities, 1),
         ("images_per_identity", images_per_identity, 1),
     ):
-        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < lo:
-            raise ValueError(f"{name} must be an int >= {lo}, got {value!r}")
+        check_int(name, value, minimum=lo, error=ValueError)
     ids = np.repeat(
         np.arange(first_identity, first_identity + n_identities, dtype=np.int64),
         images_per_identity,

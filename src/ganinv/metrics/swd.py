@@ -20,6 +20,8 @@ from __future__ import annotations
 import numpy as np
 from torch import Tensor
 
+from ganinv.runtime import check_int
+
 __all__ = ["sliced_wasserstein", "laplacian_pyramid"]
 
 PATCH_SIZE = 7
@@ -231,8 +233,7 @@ def sliced_wasserstein(
         ("n_repeats", n_repeats),
         ("min_resolution", min_resolution),
     ):
-        if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v <= 0:
-            raise ValueError(f"{name} must be a positive int, got {v!r}")
+        check_int(name, v, error=ValueError)
     a = _as_array(real, "real")
     b = _as_array(fake, "fake")
     if a.shape[1:] != b.shape[1:]:

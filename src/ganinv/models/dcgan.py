@@ -25,7 +25,7 @@ from __future__ import annotations
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from ganinv.models.progan import check_positive_int
+from ganinv.runtime import check_int
 
 __all__ = ["Generator", "RunningStatsBatchNorm2d", "RESOLUTION", "N_UPSAMPLINGS"]
 
@@ -51,9 +51,9 @@ class Generator(nn.Module):
 
     def __init__(self, *, z_dim: int = 100, channels: int = 64, image_channels: int = 3) -> None:
         super().__init__()
-        check_positive_int("z_dim", z_dim)
-        check_positive_int("channels", channels)
-        check_positive_int("image_channels", image_channels)
+        check_int("z_dim", z_dim, error=ValueError)
+        check_int("channels", channels, error=ValueError)
+        check_int("image_channels", image_channels, error=ValueError)
         self.z_dim = int(z_dim)
         self.channels = int(channels)
         self.image_channels = int(image_channels)

@@ -20,7 +20,7 @@ import torch
 from torch import nn
 
 from ganinv.models.spectral import Spectral
-from ganinv.runtime import UserError
+from ganinv.runtime import UserError, check_int
 
 DIGIT_NAMES = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
 
@@ -37,12 +37,6 @@ def _stage(inplanes: int, planes: int, stride: int, blocks: int) -> nn.Sequentia
     layers = [BasicBlock(inplanes, planes, stride=stride, downsample=downsample)]
     layers += [BasicBlock(planes, planes) for _ in range(blocks - 1)]
     return nn.Sequential(*layers)
-
-
-def _positive_int(name: str, value: object) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise UserError(f"DigitClassifier: {name} must be an integer >= 1, got {value!r}")
-    return value
 
 
 class DigitClassifier(nn.Module):
@@ -69,13 +63,13 @@ class DigitClassifier(nn.Module):
         channels: int = 3,
     ):
         super().__init__()
-        width = _positive_int("width", width)
-        n_classes = _positive_int("n_classes", n_classes)
+        width = check_int("DigitClassifier: width", width)
+        n_classes = check_int("DigitClassifier: n_classes", n_classes)
         blocks = tuple(blocks)
         if len(blocks) != 4:
             raise UserError(f"DigitClassifier: blocks must list 4 stage depths, got {blocks}")
         for depth in blocks:
-            _positive_int("blocks[i]", depth)
+            check_int("DigitClassifier: blocks[i]", depth)
         self.n_classes = n_classes
         self.front_end = Spectral(representation, n_fft, hop, n_mels, channels=channels)
         widths = [width * 2**i for i in range(4)]

@@ -26,6 +26,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from ganinv.runtime import check_int
+
 __all__ = [
     "EqualizedConv2d",
     "EqualizedLinear",
@@ -60,9 +62,9 @@ class EqualizedConv2d(nn.Module):
         bias: bool = True,
     ) -> None:
         super().__init__()
-        check_positive_int("in_channels", in_channels)
-        check_positive_int("out_channels", out_channels)
-        check_positive_int("kernel_size", kernel_size)
+        check_int("in_channels", in_channels, error=ValueError)
+        check_int("out_channels", out_channels, error=ValueError)
+        check_int("kernel_size", kernel_size, error=ValueError)
         self.in_channels = in_channels
         self.out_channels = out_channels
         self.kernel_size = kernel_size
@@ -90,8 +92,8 @@ class EqualizedLinear(nn.Module):
         self, in_features: int, out_features: int, gain: float = SQRT2, bias: bool = True
     ) -> None:
         super().__init__()
-        check_positive_int("in_features", in_features)
-        check_positive_int("out_features", out_features)
+        check_int("in_features", in_features, error=ValueError)
+        check_int("out_features", out_features, error=ValueError)
         self.in_features = in_features
         self.out_features = out_features
         self.gain = float(gain)
@@ -158,7 +160,7 @@ class MinibatchStdDev(nn.Module):
 
     def __init__(self, group_size: int = 4) -> None:
         super().__init__()
-        check_positive_int("group_size", group_size)
+        check_int("group_size", group_size, error=ValueError)
         self.group_size = group_size
 
     def forward(self, x: Tensor) -> Tensor:
@@ -183,15 +185,9 @@ def _downsample(x: Tensor) -> Tensor:
 # --------------------------------------------------------------------------------------------
 # Argument validation
 # --------------------------------------------------------------------------------------------
-def check_positive_int(name: str, value: object) -> None:
-    """ValueError unless ``value`` is an int > 0 (bools are refused)."""
-    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-        raise ValueError(f"{name} must be a positive int, got {value!r}")
-
-
 def _validate_architecture(resolution: int, channels: Sequence[int], image_channels: int) -> int:
     """Validate common arguments; return the number of stages."""
-    check_positive_int("resolution", resolution)
+    check_int("resolution", resolution, error=ValueError)
     if resolution < 4 or resolution > 1024 or resolution & (resolution - 1):
         raise ValueError(f"resolution must be a power of two in [4, 1024], got {resolution}")
     n_stages = int(math.log2(resolution)) - 1
@@ -203,8 +199,8 @@ def _validate_architecture(resolution: int, channels: Sequence[int], image_chann
             f"got {len(channels)}: {channels}"
         )
     for i, c in enumerate(channels):
-        check_positive_int(f"channels[{i}]", c)
-    check_positive_int("image_channels", image_channels)
+        check_int(f"channels[{i}]", c, error=ValueError)
+    check_int("image_channels", image_channels, error=ValueError)
     return n_stages
 
 
@@ -284,7 +280,7 @@ class Generator(_ProgressiveMixin, nn.Module):
     ) -> None:
         super().__init__()
         self.n_stages = _validate_architecture(resolution, channels, image_channels)
-        check_positive_int("z_dim", z_dim)
+        check_int("z_dim", z_dim, error=ValueError)
         self.resolution = resolution
         self.z_dim = z_dim
         self.channels = tuple(int(c) for c in channels)
@@ -384,7 +380,7 @@ class Discriminator(_ProgressiveMixin, nn.Module):
     ) -> None:
         super().__init__()
         self.n_stages = _validate_architecture(resolution, channels, image_channels)
-        check_positive_int("mbstd_group_size", mbstd_group_size)
+        check_int("mbstd_group_size", mbstd_group_size, error=ValueError)
         self.resolution = resolution
         self.channels = tuple(int(c) for c in channels)
         self.image_channels = image_channels

@@ -25,7 +25,7 @@ import torch
 import torchaudio.transforms as T
 from torch import nn
 
-from ganinv.runtime import UserError
+from ganinv.runtime import UserError, check_int
 
 KINDS = ("real", "magnitude", "logmel")
 LOGMEL_FLOOR_DB = -80.0  # power floor, dB (re 1.0): silence reads -80 dB
@@ -63,8 +63,7 @@ class Spectral(nn.Module):
             ("sample_rate", sample_rate),
             ("channels", channels),
         ):
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise UserError(f"spectral {name} must be an integer >= 1, got {value!r}")
+            check_int(f"spectral {name}", value)
         if n_fft < 2 or hop > n_fft:
             raise UserError(f"spectral n_fft must be >= 2 and hop <= n_fft, got {n_fft}, {hop}")
         self.kind = kind

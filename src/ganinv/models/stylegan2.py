@@ -41,9 +41,9 @@ from torch import Tensor, nn
 from ganinv.models.progan import (
     EqualizedConv2d,
     PixelNorm,
-    check_positive_int,
     minibatch_stddev,
 )
+from ganinv.runtime import check_int
 
 __all__ = [
     "ScaledLinear",
@@ -81,7 +81,7 @@ def paper_channels(resolution: int) -> list[int]:
 
 def _validate(resolution: int, channels: Sequence[int]) -> int:
     """Check resolution and widths; return the number of resolutions (4 .. R)."""
-    check_positive_int("resolution", resolution)
+    check_int("resolution", resolution, error=ValueError)
     if resolution < 4 or resolution > 1024 or resolution & (resolution - 1):
         raise ValueError(f"resolution must be a power of two in [4, 1024], got {resolution}")
     n_res = int(math.log2(resolution)) - 1
@@ -92,7 +92,7 @@ def _validate(resolution: int, channels: Sequence[int]) -> int:
             f"{list(channels)}"
         )
     for i, c in enumerate(channels):
-        check_positive_int(f"channels[{i}]", c)
+        check_int(f"channels[{i}]", c, error=ValueError)
     return n_res
 
 
@@ -117,8 +117,8 @@ class ScaledLinear(nn.Module):
         activation: bool = False,
     ) -> None:
         super().__init__()
-        check_positive_int("in_features", in_features)
-        check_positive_int("out_features", out_features)
+        check_int("in_features", in_features, error=ValueError)
+        check_int("out_features", out_features, error=ValueError)
         if not lr_mul > 0:
             raise ValueError(f"lr_mul must be positive, got {lr_mul}")
         self.in_features, self.out_features = in_features, out_features
@@ -152,7 +152,7 @@ class MappingNetwork(nn.Module):
 
     def __init__(self, z_dim: int, w_dim: int, n_layers: int, lr_mul: float = 0.01) -> None:
         super().__init__()
-        check_positive_int("n_layers", n_layers)
+        check_int("n_layers", n_layers, error=ValueError)
         self.z_dim, self.w_dim = z_dim, w_dim
         self.pixnorm = PixelNorm()
         self.layers = nn.ModuleList(
@@ -249,7 +249,7 @@ class ModulatedConv2d(nn.Module):
     ) -> None:
         super().__init__()
         for name, value in (("in_ch", in_ch), ("out_ch", out_ch), ("kernel", kernel)):
-            check_positive_int(name, value)
+            check_int(name, value, error=ValueError)
         self.in_ch, self.out_ch, self.kernel = in_ch, out_ch, kernel
         self.demodulate, self.upsample, self.eps = bool(demodulate), bool(upsample), eps
         self.scale = 1.0 / math.sqrt(in_ch * kernel * kernel)
@@ -347,7 +347,7 @@ class Generator(nn.Module):
         channels = paper_channels(resolution) if channels is None else list(channels)
         self.n_res = _validate(resolution, channels)
         for name, value in (("z_dim", z_dim), ("w_dim", w_dim)):
-            check_positive_int(name, value)
+            check_int(name, value, error=ValueError)
         self.resolution, self.z_dim, self.w_dim = resolution, z_dim, w_dim
         self.mapping_layers, self.mapping_lr_mul = mapping_layers, float(mapping_lr_mul)
         self.channels = tuple(int(c) for c in channels)
@@ -495,7 +495,7 @@ class Discriminator(nn.Module):
         super().__init__()
         channels = paper_channels(resolution) if channels is None else list(channels)
         self.n_res = _validate(resolution, channels)
-        check_positive_int("mbstd_group_size", mbstd_group_size)
+        check_int("mbstd_group_size", mbstd_group_size, error=ValueError)
         self.resolution, self.mbstd_group_size = resolution, mbstd_group_size
         self.channels = tuple(int(c) for c in channels)
         self.from_rgb = _ConvLayer(3, self.channels[-1], 1)

@@ -20,6 +20,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from ganinv.runtime import check_int
+
 __all__ = [
     "Generator",
     "Discriminator",
@@ -38,14 +40,8 @@ UPSAMPLE_MODES = ("transposed", "nearest")
 PRIORS = ("uniform", "normal")
 
 
-def _check_int(name: str, value: object, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise ValueError(f"wavegan: {name} must be an int >= {minimum}, got {value!r}")
-    return value
-
-
 def _check_kernel(kernel_size: object) -> int:
-    _check_int("kernel_size", kernel_size, STRIDE + 1)
+    check_int("wavegan: kernel_size", kernel_size, minimum=STRIDE + 1, error=ValueError)
     if kernel_size % 2 == 0:
         raise ValueError(f"wavegan: kernel_size must be odd, got {kernel_size}")
     return int(kernel_size)
@@ -68,7 +64,7 @@ def phase_shuffle(x: Tensor, rad: int, generator: torch.Generator | None = None)
     is kept. ``rad=0`` returns ``x`` unchanged. The shifts come from ``generator`` (on its own
     device; default: the global RNG), so a seeded generator gives the same shuffle every time.
     """
-    rad = _check_int("rad", rad, 0)
+    rad = check_int("wavegan: rad", rad, minimum=0, error=ValueError)
     if rad == 0:
         return x
     n, _, length = x.shape
@@ -104,9 +100,9 @@ class Generator(nn.Module):
         prior: str = "uniform",
     ) -> None:
         super().__init__()
-        self.z_dim = _check_int("z_dim", z_dim, 1)
-        self.d = _check_int("d", d, 1)
-        self.channels = _check_int("channels", channels, 1)
+        self.z_dim = check_int("wavegan: z_dim", z_dim, minimum=1, error=ValueError)
+        self.d = check_int("wavegan: d", d, minimum=1, error=ValueError)
+        self.channels = check_int("wavegan: channels", channels, minimum=1, error=ValueError)
         self.kernel_size = _check_kernel(kernel_size)
         if upsample not in UPSAMPLE_MODES:
             raise ValueError(f"wavegan: upsample must be one of {UPSAMPLE_MODES}, got {upsample!r}")
@@ -179,10 +175,12 @@ class Discriminator(nn.Module):
         leaky: float = 0.2,
     ) -> None:
         super().__init__()
-        self.d = _check_int("d", d, 1)
-        self.channels = _check_int("channels", channels, 1)
+        self.d = check_int("wavegan: d", d, minimum=1, error=ValueError)
+        self.channels = check_int("wavegan: channels", channels, minimum=1, error=ValueError)
         self.kernel_size = _check_kernel(kernel_size)
-        self.phase_shuffle = _check_int("phase_shuffle", phase_shuffle, 0)
+        self.phase_shuffle = check_int(
+            "wavegan: phase_shuffle", phase_shuffle, minimum=0, error=ValueError
+        )
         if isinstance(leaky, bool) or not isinstance(leaky, (int, float)) or not 0 <= leaky < 1:
             raise ValueError(f"wavegan: leaky must be a slope in [0, 1), got {leaky!r}")
         self.leaky = float(leaky)

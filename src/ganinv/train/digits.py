@@ -33,6 +33,7 @@ from ganinv.models.spectral import KINDS
 from ganinv.progress import progress
 from ganinv.runtime import (
     UserError,
+    check_int,
     derive_seed,
     device_description,
     file_sha256,
@@ -90,11 +91,11 @@ class DigitClassifierTraining:
         if len(self.blocks) != 4 or not all(_is_int(b) and b >= 1 for b in self.blocks):
             raise UserError(f"digits.blocks must be 4 integers >= 1, got {list(self.blocks)}")
         for name in ("width", "n_fft", "hop", "n_mels", "batch_size", "steps"):
-            _check_int(name, getattr(self, name), 1)
+            check_int(f"digits.{name}", getattr(self, name), minimum=1)
         for name in ("checkpoint_every", "eval_every", "log_every"):
-            _check_int(name, getattr(self, name), 1)
-        _check_int("warmup_steps", self.warmup_steps, 0)
-        _check_int("seed", self.seed, None)
+            check_int(f"digits.{name}", getattr(self, name), minimum=1)
+        check_int("digits.warmup_steps", self.warmup_steps, minimum=0)
+        check_int("digits.seed", self.seed, minimum=None)
         if self.warmup_steps >= self.steps:
             raise UserError(
                 f"digits.warmup_steps must be < steps={self.steps}, got {self.warmup_steps}"
@@ -143,12 +144,6 @@ class DigitClassifierTraining:
 
 def _is_int(value: object) -> bool:
     return isinstance(value, (int, np.integer)) and not isinstance(value, bool)
-
-
-def _check_int(name: str, value: object, minimum: int | None) -> None:
-    if not _is_int(value) or (minimum is not None and value < minimum):
-        bound = "" if minimum is None else f" >= {minimum}"
-        raise UserError(f"digits.{name} must be an integer{bound}, got {value!r}")
 
 
 @dataclass

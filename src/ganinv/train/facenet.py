@@ -29,6 +29,7 @@ from ganinv.models.files import save_model
 from ganinv.progress import progress
 from ganinv.runtime import (
     UserError,
+    check_int,
     derive_seed,
     device_description,
     file_sha256,
@@ -88,8 +89,7 @@ class FaceNetTraining:
             "log_every": self.log_every,
         }
         for name, value in positive.items():
-            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-                raise UserError(f"facenet.{name} must be an integer >= 1, got {value!r}")
+            check_int(f"facenet.{name}", value)
         if self.input_size < 16:
             raise UserError(f"facenet.input_size must be >= 16 px, got {self.input_size}")
         for name in ("lr", "weight_decay", "attribute_weight", "max_shift", "margin"):

@@ -43,7 +43,14 @@ from ganinv.models.stylegan2 import (
     r1_penalty,
 )
 from ganinv.progress import progress
-from ganinv.runtime import UserError, device_description, file_sha256, params_hash, seed_everything
+from ganinv.runtime import (
+    UserError,
+    check_int,
+    device_description,
+    file_sha256,
+    params_hash,
+    seed_everything,
+)
 from ganinv.train.checkpoint import load_checkpoint, save_checkpoint
 
 log = logging.getLogger("ganinv")
@@ -103,12 +110,9 @@ def _check_counts(config: StyleGAN2Training) -> None:
         "mbstd_group_size", "checkpoint_every", "eval_every", "eval_images", "log_every",
         "grid_size",
     ):  # fmt: skip
-        value = getattr(config, name)
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise UserError(f"stylegan2.{name} must be a positive integer, got {value!r}")
+        check_int(f"stylegan2.{name}", getattr(config, name))
     for i, width in enumerate(config.channels):
-        if isinstance(width, bool) or not isinstance(width, int) or width < 1:
-            raise UserError(f"stylegan2.channels[{i}] must be a positive integer, got {width!r}")
+        check_int(f"stylegan2.channels[{i}]", width)
 
 
 def _check_rates(config: StyleGAN2Training) -> None:

@@ -45,6 +45,7 @@ from ganinv.models.wavegan import OUTPUT_SAMPLES, SAMPLE_RATE, Discriminator, Ge
 from ganinv.progress import progress
 from ganinv.runtime import (
     UserError,
+    check_int,
     derive_seed,
     device_description,
     file_sha256,
@@ -86,16 +87,16 @@ class WaveGANTraining:
     def __post_init__(self) -> None:
         for name in ("steps", "z_dim", "d", "batch_size", "n_critic", "checkpoint_every",
                      "log_every", "sample_count", "quality_every"):  # fmt: skip
-            _require_int(name, getattr(self, name), 1)
-        _require_int("seed", self.seed, 0)
-        _require_int("quality_clips", self.quality_clips, 10)
-        _require_int("phase_shuffle", self.phase_shuffle, 0)
+            check_int(f"wavegan.{name}", getattr(self, name), minimum=1)
+        check_int("wavegan.seed", self.seed, minimum=0)
+        check_int("wavegan.quality_clips", self.quality_clips, minimum=10)
+        check_int("wavegan.phase_shuffle", self.phase_shuffle, minimum=0)
         if self.phase_shuffle >= 64:
             raise UserError(
                 f"wavegan.phase_shuffle must be < 64 (the shortest shuffled feature map), "
                 f"got {self.phase_shuffle}; the paper uses 2"
             )
-        _require_int("kernel_size", self.kernel_size, 5)
+        check_int("wavegan.kernel_size", self.kernel_size, minimum=5)
         if self.kernel_size % 2 == 0:
             raise UserError(f"wavegan.kernel_size must be odd (paper: 25), got {self.kernel_size}")
         _require_number("lr", self.lr, low=0.0, low_open=True)
@@ -106,11 +107,6 @@ class WaveGANTraining:
             raise UserError(f"wavegan.betas must be two numbers in [0, 1), got {self.betas!r}")
         for beta in betas:
             _require_number("betas", beta, low=0.0, high=1.0)
-
-
-def _require_int(name: str, value: object, minimum: int) -> None:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
-        raise UserError(f"wavegan.{name} must be an integer >= {minimum}, got {value!r}")
 
 
 def _require_number(
