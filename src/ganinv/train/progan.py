@@ -39,6 +39,7 @@ from ganinv.models.progan import (
 from ganinv.progress import progress
 from ganinv.runtime import UserError, device_description, file_sha256, params_hash, seed_everything
 from ganinv.train.checkpoint import load_checkpoint, save_checkpoint
+from ganinv.train.ema import update_ema
 
 log = logging.getLogger("ganinv")
 
@@ -148,14 +149,6 @@ def _generate_full(
             images = F.interpolate(images, size=resolution, mode="nearest")
         out.append(to_uint8(images).cpu())
     return torch.cat(out)
-
-
-def _update_ema(ema: torch.nn.Module, model: torch.nn.Module, beta: float) -> None:
-    with torch.no_grad():
-        for p_ema, p in zip(ema.parameters(), model.parameters(), strict=True):
-            p_ema.lerp_(p, 1.0 - beta)
-        for b_ema, b in zip(ema.buffers(), model.buffers(), strict=True):
-            b_ema.copy_(b)
 
 
 def train_progan(
@@ -307,7 +300,7 @@ def train_progan(
         opt_g.zero_grad(set_to_none=True)
         g_loss.backward()
         opt_g.step()
-        _update_ema(ema, generator, config.ema_beta)
+        update_ema(ema=ema, model=generator, beta=config.ema_beta)
         step += 1
         bar.update(1)
 

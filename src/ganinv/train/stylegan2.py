@@ -52,6 +52,7 @@ from ganinv.runtime import (
     seed_everything,
 )
 from ganinv.train.checkpoint import load_checkpoint, save_checkpoint
+from ganinv.train.ema import update_ema
 
 log = logging.getLogger("ganinv")
 
@@ -157,14 +158,6 @@ def _adam(module: torch.nn.Module, config: StyleGAN2Training, every: int | None)
     return torch.optim.Adam(module.parameters(), lr=lr, betas=betas, fused=True)
 
 
-def _update_ema(ema: torch.nn.Module, model: torch.nn.Module, beta: float) -> None:
-    with torch.no_grad():
-        for p_ema, p in zip(ema.parameters(), model.parameters(), strict=True):
-            p_ema.lerp_(p, 1.0 - beta)
-        for b_ema, b in zip(ema.buffers(), model.buffers(), strict=True):
-            b_ema.copy_(b)
-
-
 @torch.no_grad()
 def _generate(generator: Generator, z: torch.Tensor, batch: int = 250) -> torch.Tensor:
     """uint8 images of an eval-mode generator, on CPU."""
@@ -253,7 +246,7 @@ class _Run:
         if config.pl_weight > 0 and step % config.pl_every == 0:
             self.last["pl"] = self._path_length_step()
         self.discriminator.requires_grad_(True)
-        _update_ema(self.ema, self.generator, config.ema_beta)
+        update_ema(ema=self.ema, model=self.generator, beta=config.ema_beta)
         self.step += 1
         row.update(self.last)
         if not all(math.isfinite(value) for value in row.values()):

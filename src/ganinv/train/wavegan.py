@@ -53,6 +53,7 @@ from ganinv.runtime import (
     seed_everything,
 )
 from ganinv.train.checkpoint import load_checkpoint, save_checkpoint
+from ganinv.train.ema import update_ema
 
 log = logging.getLogger("ganinv")
 
@@ -173,12 +174,6 @@ def ema_decay(beta: float, step: int) -> float:
     return min(beta, (1.0 + step) / (10.0 + step))
 
 
-def _update_ema(ema: torch.nn.Module, model: torch.nn.Module, beta: float) -> None:
-    with torch.no_grad():
-        for p_ema, p in zip(ema.parameters(), model.parameters(), strict=True):
-            p_ema.lerp_(p, 1.0 - beta)
-
-
 class _Models:
     """Generator, critic, optional EMA generator and their optimisers."""
 
@@ -267,7 +262,7 @@ def _train_step(
     g_loss.backward()
     models.opt_g.step()
     if models.ema is not None:
-        _update_ema(models.ema, generator, ema_decay(config.ema_beta, step))
+        update_ema(ema=models.ema, model=generator, beta=ema_decay(config.ema_beta, step))
     sums["g_loss"] = g_loss.detach()
     return sums
 
