@@ -35,8 +35,6 @@ def check_int(
 ) -> int:
     """``value`` if it is an integer (Python or NumPy; bools are refused) of at least ``minimum``
     (None: any), else ``error`` naming ``name``: the one integer check of configs and models."""
-    import numpy as np
-
     ok = isinstance(value, (int, np.integer)) and not isinstance(value, bool)
     if not ok or (minimum is not None and value < minimum):
         bound = "" if minimum is None else f" >= {minimum}"
