@@ -79,9 +79,9 @@ def write_random_vggface2(path: Path) -> None:
     torch.save(state, path)
 
 
-def write_random_fid_inception(path: Path) -> None:
-    """pytorch-fid's FID InceptionV3 state dict, random weights: the network is built by
-    pytorch-fid itself with its download and load stubbed, and its own state dict is saved."""
+def fid_inception_random_state() -> dict[str, torch.Tensor]:
+    """pytorch-fid's FID InceptionV3 state dict with random weights: the network is built by
+    pytorch-fid itself (its download and its load stubbed) and its own state dict is taken."""
     import pytorch_fid.inception as pfi
     import torchvision
 
@@ -90,12 +90,18 @@ def write_random_fid_inception(path: Path) -> None:
     def capture(self, state_dict, *args, **kwargs):
         captured.update(self.state_dict())
 
-    torch.manual_seed(0)
     with mock.patch.object(pfi, "load_state_dict_from_url", lambda *a, **k: {}), \
          mock.patch.object(torchvision.models.Inception3, "load_state_dict", capture):  # fmt: skip
         pfi.fid_inception_v3()
+    return captured
+
+
+def write_random_fid_inception(path: Path) -> None:
+    """pytorch-fid's weights file (its layout, random weights) at ``path``."""
+    torch.manual_seed(0)
+    state = fid_inception_random_state()
     path.parent.mkdir(parents=True, exist_ok=True)
-    torch.save(captured, path)
+    torch.save(state, path)
 
 
 def _write_sc09(folder: Path, speaker: str, takes: range) -> None:

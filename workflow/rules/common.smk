@@ -573,8 +573,9 @@ def judge_inputs(gan):
         "inception": fid_network()[1],
         **evaluator_inputs(chapter_evaluator(gan)),
     }
-    if judge_reference(gan) is not None:
-        inputs["reference"] = judge_reference(gan)[1]
+    reference = judge_reference(gan)
+    if reference is not None:
+        inputs["reference"] = reference[1]
     return inputs
 
 
@@ -587,7 +588,7 @@ def judge_reference(gan):
     if gan not in IMPORTED:
         return "training faces", training_faces()
     if "encoder_real" in FACE_SETS:
-        return "real photos (encoder_real)", "results/faces/encoder_real/faces.h5"
+        return "real photos (encoder_real)", encoder_real_faces(gan)
     return None
 
 
