@@ -104,6 +104,26 @@ def test_full_runs_are_the_fixed_part_plus_iterations_and_warm_up_is_left_out(fa
     assert by["gd"]["seconds_per_target_min"] == pytest.approx(by["gd"]["seconds_per_target_max"])
 
 
+def test_an_iteration_below_the_clock_noise_never_gives_a_negative_time(monkeypatch, caplog):
+    """The CPU clock read less for 4 iterations than for 1 (noise on a tiny model): the full run
+    is estimated at the longer call's time, never below it, and the log says so."""
+
+    def noisy_invert(method, generator, targets, settings, **kwargs):
+        iterations = settings["iterations"]
+        cpu = 0.05 if iterations == 1 else 0.01  # a GC pause fell on the 1-iteration call
+        return SimpleNamespace(seconds_total=0.1 + 0.001 * iterations, cpu_seconds_total=cpu,
+                               device="fake")  # fmt: skip
+
+    monkeypatch.setattr(timing_module, "invert", noisy_invert)
+    gd = _methods()[0]
+    with caplog.at_level("WARNING", logger="ganinv"):
+        (row,) = time_methods(generator=None, targets=torch.zeros(2, 1, 4, 4), methods=[gd],
+                              repeats=3, warmup=0, block=3)  # fmt: skip
+    assert row["cpu_seconds_total"] == pytest.approx(0.05)  # not 0.05 + 199 x (-0.04 / 3)
+    assert row["seconds_total"] == pytest.approx(0.1 + 0.001 * 200)  # wall time unaffected
+    assert "gd: in 3 of 3 rounds the 4-iteration call was not slower" in caplog.text
+
+
 def test_short_runs_and_bad_settings(fake_invert):
     targets = torch.zeros(2, 1, 4, 4)
     short = TimedMethod(label="h", method="hybrid", loss_fn=pixel_mae,

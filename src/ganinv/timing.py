@@ -12,7 +12,10 @@ equal cost (the same tensors every step). Each *round* times, through
 :func:`ganinv.invert.invert` itself, the method with 1 and with ``1 + block`` iterations, and the
 encoder method whole; the round's per-iteration cost is ``s = (t_{1+block} - t_1) / block``, its
 estimate of the full run ``t_1 + (T - 1) s``, for wall time and for CPU (process) time alike. A run
-of at most ``1 + block`` iterations is timed whole. The timed calls of a round run in a rotating
+of at most ``1 + block`` iterations is timed whole. Where an iteration costs less than the clocks'
+noise (a tiny model), a round's ``s`` can come out negative; the full run contains the work of
+both timed calls, so its estimate is never below the longer of the two (logged when that floor
+is used). The timed calls of a round run in a rotating
 order, so that a slow phase of the machine does not fall on one method only; ``warmup`` untimed
 rounds come first. Reported: the median over ``repeats`` rounds, with the fastest and slowest
 round. Each call reads its clocks around the inversion only, after its own one-target warm-up,
@@ -144,14 +147,22 @@ def _row(
         wall = [w for w, _ in measured[probes[0]]]
         cpu = [c for _, c in measured[probes[0]]]
     else:
-        wall, cpu, fixed_rounds, step_rounds = [], [], [], []
+        wall, cpu, fixed_rounds, step_rounds, floored = [], [], [], [], 0
         for (w1, c1), (wb, cb) in zip(measured[probes[0]], measured[probes[1]], strict=True):
             step_wall, step_cpu = (wb - w1) / block, (cb - c1) / block  # one round's calls
-            wall.append(w1 + (iterations - 1) * step_wall)
-            cpu.append(c1 + (iterations - 1) * step_cpu)
+            wall.append(max(w1 + (iterations - 1) * step_wall, w1, wb))
+            cpu.append(max(c1 + (iterations - 1) * step_cpu, c1, cb))
+            floored += step_wall < 0 or step_cpu < 0
             fixed_rounds.append(w1 - step_wall)
             step_rounds.append(step_wall)
         fixed, per_iteration = statistics.median(fixed_rounds), statistics.median(step_rounds)
+        if floored:
+            log.warning(
+                "timing: %s: in %d of %d rounds the %d-iteration call was not slower than the "
+                "1-iteration call (an iteration costs less than the clocks' noise); those rounds' "
+                "estimates are the longer call's time",
+                timed.label, floored, repeats, 1 + block,
+            )  # fmt: skip
     seconds = statistics.median(wall)
     return {
         "method": timed.label,
