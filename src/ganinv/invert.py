@@ -60,7 +60,7 @@ import torch
 from torch import Tensor, nn
 
 from ganinv.progress import progress
-from ganinv.runtime import UserError, derive_seed, device_description
+from ganinv.runtime import UserError, check_int, derive_seed, device_description
 from ganinv.sample import draw_latents
 
 __all__ = [
@@ -235,9 +235,7 @@ def _check_targets(targets: Tensor) -> int:
 def _check_chunk_size(chunk_size: int | None, n: int) -> int:
     if chunk_size is None:
         return n
-    if isinstance(chunk_size, bool) or not isinstance(chunk_size, int) or chunk_size < 1:
-        raise UserError(f"chunk_size must be a positive int or None, got {chunk_size!r}")
-    return min(chunk_size, n)
+    return min(check_int("chunk_size (or None)", chunk_size), n)
 
 
 def _per_sample(loss_fn: LossFn, reconstructions: Tensor, targets: Tensor) -> Tensor:
@@ -532,8 +530,7 @@ def _run_gd(
 
 
 def _check_gd_args(iterations: int, lr: float, optimizer: str) -> None:
-    if isinstance(iterations, bool) or not isinstance(iterations, int) or iterations < 0:
-        raise UserError(f"iterations must be an int >= 0, got {iterations!r}")
+    check_int("iterations", iterations, minimum=0)
     if not float(lr) > 0.0:
         raise UserError(f"learning rate must be positive, got {lr}")
     if optimizer not in OPTIMIZERS:

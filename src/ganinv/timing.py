@@ -36,7 +36,7 @@ import torch
 from torch import Tensor, nn
 
 from ganinv.invert import METHODS, LossFn, invert
-from ganinv.runtime import UserError
+from ganinv.runtime import UserError, check_int
 
 __all__ = ["TimedMethod", "TIMING_COLUMNS", "time_methods"]
 
@@ -69,8 +69,7 @@ class TimedMethod:
 
 def _check_counts(repeats: int, warmup: int, block: int) -> None:
     for name, value, least in (("repeats", repeats, 1), ("warmup", warmup, 0), ("block", block, 1)):
-        if isinstance(value, bool) or not isinstance(value, int) or value < least:
-            raise UserError(f"timing: {name} must be an integer >= {least}, got {value!r}")
+        check_int(f"timing: {name}", value, minimum=least)
 
 
 def _probes(timed: TimedMethod, block: int) -> list[tuple[str, int | None]]:

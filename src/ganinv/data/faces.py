@@ -177,9 +177,7 @@ def _check_resolution(resolution: int) -> int:
 
 
 def _check_seed(seed: int) -> int:
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise ValueError(f"seed must be a non-negative int, got {seed!r}")
-    return int(seed)
+    return check_int("seed", seed, minimum=0, error=ValueError)
 
 
 def _as_index_array(values: Sequence[int] | np.ndarray, name: str) -> np.ndarray:

@@ -20,7 +20,7 @@ import torch
 from torch import Tensor
 
 from ganinv.metrics.image import ssim
-from ganinv.runtime import UserError
+from ganinv.runtime import UserError, check_int
 
 __all__ = [
     "FLOOR_DB",
@@ -129,8 +129,7 @@ def inception_score(probabilities: Tensor | np.ndarray, splits: int = 10) -> tup
     p = torch.as_tensor(probabilities).to(torch.float64)
     if p.dim() != 2 or p.shape[1] < 1:
         raise ValueError(f"probabilities must have shape [N, K], got {tuple(p.shape)}")
-    if isinstance(splits, bool) or not isinstance(splits, int) or splits < 1:
-        raise UserError(f"inception score: splits must be an integer >= 1, got {splits!r}")
+    splits = check_int("inception score: splits", splits)
     if p.shape[0] < splits:
         raise UserError(
             f"inception score over {splits} splits needs at least {splits} samples, got "

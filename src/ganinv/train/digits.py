@@ -88,8 +88,10 @@ class DigitClassifierTraining:
         if isinstance(self.blocks, (str, bytes)) or not hasattr(self.blocks, "__len__"):
             raise UserError(f"digits.blocks must list 4 stage depths, got {self.blocks!r}")
         object.__setattr__(self, "blocks", tuple(self.blocks))
-        if len(self.blocks) != 4 or not all(_is_int(b) and b >= 1 for b in self.blocks):
+        if len(self.blocks) != 4:
             raise UserError(f"digits.blocks must be 4 integers >= 1, got {list(self.blocks)}")
+        for stage, depth in enumerate(self.blocks):
+            check_int(f"digits.blocks[{stage}]", depth)
         for name in ("width", "n_fft", "hop", "n_mels", "batch_size", "steps"):
             check_int(f"digits.{name}", getattr(self, name), minimum=1)
         for name in ("checkpoint_every", "eval_every", "log_every"):
@@ -140,10 +142,6 @@ class DigitClassifierTraining:
             "n_mels": self.n_mels,
             "channels": 3,
         }
-
-
-def _is_int(value: object) -> bool:
-    return isinstance(value, (int, np.integer)) and not isinstance(value, bool)
 
 
 @dataclass

@@ -108,14 +108,12 @@ class FaceNetTraining:
             raise UserError(f"facenet.margin is a cosine margin (< 1), got {self.margin}")
         if not isinstance(self.augment, bool):
             raise UserError(f"facenet.augment must be true or false, got {self.augment!r}")
-        if isinstance(self.warmup_steps, bool) or not isinstance(self.warmup_steps, int):
-            raise UserError(f"facenet.warmup_steps must be an integer, got {self.warmup_steps!r}")
+        check_int("facenet.warmup_steps", self.warmup_steps, minimum=None)
         if not 0 <= self.warmup_steps < self.steps:
             raise UserError(
                 f"facenet.warmup_steps must be in [0, steps={self.steps}), got {self.warmup_steps}"
             )
-        if not isinstance(self.seed, int) or isinstance(self.seed, bool):
-            raise UserError(f"facenet.seed must be an integer, got {self.seed!r}")
+        check_int("facenet.seed", self.seed, minimum=None)
 
     def learning_rate(self, step: int) -> float:
         """Learning rate of step ``step`` (0-based): linear warm-up, then cosine decay."""
