@@ -80,6 +80,23 @@ def test_datasets_are_chunked_for_streaming(tmp_path):
         assert (handle["images"][...] == 7).all()
 
 
+def test_clips_padded_with_silence_are_stored_compressed_and_read_back_exactly(tmp_path):
+    """Spoken digits sit in the middle of a 16,384-sample window of zeros: stored losslessly
+    compressed (gzip, HDF5's standard filter), the file is a fraction of the raw bytes."""
+    rng = np.random.default_rng(0)
+    audio = np.zeros((300, 1, 16384), np.float32)
+    audio[:, :, 6000:10000] = rng.uniform(-0.9, 0.9, (300, 1, 4000)).astype(np.float32)
+    path = tmp_path / "clips.h5"
+    with H5Writer(path) as writer:  # streamed in blocks that straddle the 256-clip chunks
+        writer.create("audio", audio.shape, np.float32)
+        for start in range(0, 300, 100):
+            writer.write("audio", start, audio[start : start + 100])
+    with h5py.File(path) as handle:
+        assert handle["audio"].compression == "gzip" and handle["audio"].shuffle
+    assert np.array_equal(read_h5(path, ["audio"])[0]["audio"], audio)
+    assert path.stat().st_size < 0.5 * audio.nbytes
+
+
 def test_written_files_get_normal_permissions(tmp_path):
     import os
 
