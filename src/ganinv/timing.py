@@ -15,11 +15,10 @@ estimate of the full run ``t_1 + (T - 1) s``, for wall time and for CPU (process
 of at most ``1 + block`` iterations is timed whole. Where an iteration costs less than the clocks'
 noise (a tiny model), a round's ``s`` can come out negative; the full run contains the work of
 both timed calls, so its estimate is never below the longer of the two (logged when that floor
-is used). The timed calls of a round run in a rotating
-order, so that a slow phase of the machine does not fall on one method only; ``warmup`` untimed
-rounds come first. Reported: the median over ``repeats`` rounds, with the fastest and slowest
-round. Each call reads its clocks around the inversion only, after its own one-target warm-up,
-with CUDA synchronised (see :mod:`ganinv.invert`).
+is used). The timed calls of a round run in a rotating order, so that a slow phase of the machine
+does not fall on one method only; ``warmup`` untimed rounds come first. Reported: the median over
+``repeats`` rounds, with the fastest and slowest round. Each call reads its clocks around the
+inversion only, after its own one-target warm-up, with CUDA synchronised (see :mod:`ganinv.invert`).
 
 L-BFGS iterations differ in cost (line searches take a varying number of evaluations), so for
 ``optimizer: lbfgs`` the per-iteration cost is that of the first ``block`` iterations.
@@ -129,6 +128,13 @@ def time_methods(
     return [_row(timed, measured, block, repeats, warmup, n, device_name) for timed in methods]
 
 
+def _full_run(first: float, longer: float, *, iterations: int, block: int) -> tuple[float, float]:
+    """(per-iteration cost, estimate of the ``iterations`` run) from one round's calls of 1 and
+    ``1 + block`` iterations; the estimate is never below either call (see the module docstring)."""
+    step = (longer - first) / block
+    return step, max(first + (iterations - 1) * step, first, longer)
+
+
 def _row(
     timed: TimedMethod,
     measured: Mapping[tuple[str, int | None], list[tuple[float, float]]],
@@ -148,9 +154,10 @@ def _row(
     else:
         wall, cpu, fixed_rounds, step_rounds, floored = [], [], [], [], 0
         for (w1, c1), (wb, cb) in zip(measured[probes[0]], measured[probes[1]], strict=True):
-            step_wall, step_cpu = (wb - w1) / block, (cb - c1) / block  # one round's calls
-            wall.append(max(w1 + (iterations - 1) * step_wall, w1, wb))
-            cpu.append(max(c1 + (iterations - 1) * step_cpu, c1, cb))
+            step_wall, wall_run = _full_run(w1, wb, iterations=iterations, block=block)
+            step_cpu, cpu_run = _full_run(c1, cb, iterations=iterations, block=block)
+            wall.append(wall_run)
+            cpu.append(cpu_run)
             floored += step_wall < 0 or step_cpu < 0
             fixed_rounds.append(w1 - step_wall)
             step_rounds.append(step_wall)

@@ -40,6 +40,12 @@ def base_provenance(**extra: Any) -> dict[str, Any]:
     return attrs
 
 
+# Lossless gzip (HDF5's standard filter, readable by every HDF5 tool; deterministic) after byte
+# shuffling. Measured on a default run: rendered clips padded with silence shrink 3.7x, faces
+# 1.2-1.7x, generated clips 1.4x; reading the 134 MB of training clips back costs about 1 s.
+_COMPRESSION = {"compression": "gzip", "compression_opts": 4, "shuffle": True}
+
+
 class H5Writer:
     """Stream fixed-size datasets into a new HDF5 file; it appears under its name only on success.
 
@@ -67,12 +73,9 @@ class H5Writer:
     ) -> h5py.Dataset:
         assert self._file is not None
         chunks = (min(shape[0], 256), *shape[1:]) if len(shape) > 0 and shape[0] > 0 else None
-        # Lossless gzip (HDF5's standard filter, readable by every HDF5 tool) after byte
-        # shuffling: clips padded with silence and uint8 faces shrink 3-4x; gzip is deterministic.
-        compression = {"compression": "gzip", "compression_opts": 4, "shuffle": True}
         dataset = self._file.create_dataset(
             name, shape=shape, dtype=dtype, chunks=chunks, track_times=False,
-            **(compression if chunks else {}),
+            **(_COMPRESSION if chunks else {}),
         )  # fmt: skip
         for key, value in (attrs or {}).items():
             dataset.attrs[key] = _attr_value(value)
