@@ -39,21 +39,28 @@ def test_smoke_run_produces_every_output(smoke_run):
     generator, meta = load_model(results / "progan" / "generator.pt", "progan.Generator")
     assert generator.z_dim == 64 and meta["steps"] == 180
     # The chapter's face GAN is the pretrained DCGAN; ProGAN serves the real-face experiment.
-    for gan, sets, z_dim, side in (
-        ("dcgan", (("encoder_train", 200), ("test", 30), ("encoder_real", 100)), 100, 64),
-        ("progan", (("encoder_train", 200), ("test", 30)), 64, 32),
+    # The sets that only train the encoders are temp(): gone once their consumers ran.
+    seeds = []
+    for gan, z_dim, side, removed in (
+        ("dcgan", 100, 64, ("encoder_train", "encoder_real")),
+        ("progan", 64, 32, ("encoder_train",)),
     ):
-        for name, n in sets:
-            arrays, attrs = read_h5(results / gan / "samples" / f"{name}.h5")
-            assert arrays["z"].shape == (n, z_dim) and arrays["z"].dtype == np.float32
-            assert arrays["images"].shape == (n, 3, side, side)
-            assert arrays["images"].dtype == np.uint8
-            assert attrs["generator_sha256"] == file_sha256(results / gan / "generator.pt")
-            assert attrs["prior"] == "normal" and len(attrs["config_hash"]) == 64
-        # The sets have separate seeds.
-        test_z = read_h5(results / gan / "samples" / "test.h5", ["z"])[0]["z"]
-        train_z = read_h5(results / gan / "samples" / "encoder_train.h5", ["z"])[0]["z"]
-        assert not np.allclose(test_z, train_z[:30])
+        arrays, attrs = read_h5(results / gan / "samples" / "test.h5")
+        assert arrays["z"].shape == (30, z_dim) and arrays["z"].dtype == np.float32
+        assert arrays["images"].shape == (30, 3, side, side)
+        assert arrays["images"].dtype == np.uint8
+        assert attrs["generator_sha256"] == file_sha256(results / gan / "generator.pt")
+        assert attrs["prior"] == "normal" and len(attrs["config_hash"]) == 64
+        seeds.append(attrs["seed"])
+        for name in removed:
+            assert not (results / gan / "samples" / f"{name}.h5").exists(), name
+            log = smoke_run / "results" / "logs" / "faces" / f"sample_{gan}_{name}.log"
+            seeds.append(int(re.search(r"z ~ normal, seed (\d+)\)", log.read_text()).group(1)))
+    assert len(set(seeds)) == len(seeds)  # every set of every GAN has its own seed
+    assert not (smoke_run / "results" / "audio" / "samples" / "encoder_train.h5").exists()
+    encoders = results / "dcgan" / "encoder"
+    assert sorted(p.name for p in encoders.glob("*.pt")) == ["full.pt"]  # ablation-only: removed
+    assert (encoders / "pixel_resnet_curve.csv").is_file()
     _, meta = load_model(results / "dcgan" / "generator.pt", "dcgan.Generator")
     assert meta["checkpoint_format"] == "dcgan_tutorial"
     # Finished trainings leave no resume checkpoint behind (a killed one does: see

@@ -113,5 +113,6 @@ def sample_to_h5(
         "samples_per_second": n / total,
         "generator_samples_per_second": n / max(generator_seconds, 1e-9),
     }
-    log.info("wrote %d samples to %s: %s", n, out_h5, summary)
+    # The draw's parameters are logged: a removed temp() set can be told apart and drawn again.
+    log.info("wrote %d samples (z ~ %s, seed %d) to %s: %s", n, prior, seed, out_h5, summary)
     return summary

@@ -115,6 +115,9 @@ FACES = config["faces"]
 PRESET_LABEL = config["preset"]
 FACE_SPLITS = list(FACES["splits"])
 SAMPLE_SETS = list(FACES["samples"]["sets"])
+# Generated sets that only train (and judge) the encoders: removed once those jobs are done
+# (a rerun that needs them draws them again, bit for bit).
+TRAINING_SAMPLE_SETS = [s for s in SAMPLE_SETS if s in ("encoder_train", "encoder_real")]
 N_STAGES = len(FACES["progan"]["channels"])
 
 
@@ -142,6 +145,10 @@ def face_split_params(split):
 
 FACE_ROLES = ["perceptual", "evaluator"]
 ENCODER_VARIANTS = list(FACES["encoder"]["variants"])
+# Encoders that only the ablation reads (Table 1, its timing): removed once those jobs are done.
+ABLATION_ONLY_VARIANTS = [
+    v for v in ENCODER_VARIANTS if v != FACES["inversion"]["encoder_variant"]
+]
 INVERSION_METHODS = ["gd", "encoder", "hybrid"]
 
 # ----- the face generators each experiment inverts -----

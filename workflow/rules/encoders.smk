@@ -57,6 +57,19 @@ rule train_encoder:
         "../scripts/train_encoder.py"
 
 
+if ABLATION_ONLY_VARIANTS:
+
+    # Encoders only the ablation reads, temp(): removed once Table 1's jobs are done.
+    use rule train_encoder as train_encoder_ablation with:
+        output:
+            model=temp("results/faces/{fgan}/encoder/{variant}.pt"),
+            curve="results/faces/{fgan}/encoder/{variant}_curve.csv",
+        wildcard_constraints:
+            variant="|".join(ABLATION_ONLY_VARIANTS),
+
+    ruleorder: train_encoder_ablation > train_encoder
+
+
 rule train_digit_classifier:
     """Spoken-digit classifier on the STFT (perceptual loss; separately seeded evaluator)."""
     input:

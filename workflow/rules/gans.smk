@@ -95,6 +95,17 @@ rule sample_face_gan:
         "../scripts/sample_generator.py"
 
 
+# The encoders' training sets, temp(): removed once every job that reads them is done.
+use rule sample_face_gan as sample_face_gan_training with:
+    output:
+        h5=temp("results/faces/{fgan}/samples/{sample_set}.h5"),
+    wildcard_constraints:
+        sample_set="|".join(TRAINING_SAMPLE_SETS),
+
+
+ruleorder: sample_face_gan_training > sample_face_gan
+
+
 if "stylegan2" not in IMPORTED:
 
     rule train_stylegan2:
@@ -248,6 +259,17 @@ rule sample_wavegan:
         device=config["device"],
     script:
         "../scripts/sample_generator.py"
+
+
+# The audio encoder's training clips, temp(): removed once the encoder and the judge are done.
+use rule sample_wavegan as sample_wavegan_training with:
+    output:
+        h5=temp("results/audio/samples/{audio_set}.h5"),
+    wildcard_constraints:
+        audio_set="encoder_train",
+
+
+ruleorder: sample_wavegan_training > sample_wavegan
 
 
 rule import_generator:
