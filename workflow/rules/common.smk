@@ -117,7 +117,9 @@ FACE_SPLITS = list(FACES["splits"])
 SAMPLE_SETS = list(FACES["samples"]["sets"])
 # Generated sets that only train (and judge) the encoders: removed once those jobs are done
 # (a rerun that needs them draws them again, bit for bit).
-TRAINING_SAMPLE_SETS = [s for s in SAMPLE_SETS if s in ("encoder_train", "encoder_real")]
+TRAINING_SAMPLE_SETS = [
+    s for s in SAMPLE_SETS if s in ("encoder_train", "encoder_real")
+]
 N_STAGES = len(FACES["progan"]["channels"])
 
 
