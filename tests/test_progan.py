@@ -9,19 +9,16 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ganinv.models.progan import (
-    Discriminator,
+from ganinv.models.layers import (
     EqualizedConv2d,
     EqualizedLinear,
-    Generator,
     MinibatchStdDev,
     PixelNorm,
     count_parameters,
-    discriminator_loss,
-    generator_loss,
-    gradient_penalty,
     minibatch_stddev,
 )
+from ganinv.models.progan import Discriminator, Generator
+from ganinv.train.wgan_gp import discriminator_loss, generator_loss, gradient_penalty
 
 # (resolution, z_dim, channels): small widths keep everything fast on a CPU.
 CONFIGS = [

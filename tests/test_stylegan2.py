@@ -15,7 +15,7 @@ import torch.nn.functional as F
 from ganinv.data.h5io import read_h5, write_h5
 from ganinv.images import to_uint8
 from ganinv.models.files import load_model
-from ganinv.models.progan import count_parameters
+from ganinv.models.layers import count_parameters
 from ganinv.models.stylegan2 import (
     Discriminator,
     Generator,

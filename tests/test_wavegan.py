@@ -14,7 +14,7 @@ import torch
 from ganinv.data.h5io import write_h5
 from ganinv.metrics.audio import spectral_distance
 from ganinv.models.files import load_model, save_model
-from ganinv.models.progan import count_parameters
+from ganinv.models.layers import count_parameters
 from ganinv.models.wavegan import Discriminator, Generator, phase_shuffle
 from ganinv.runtime import UserError
 from ganinv.train.wavegan import WaveGANTraining, train_wavegan

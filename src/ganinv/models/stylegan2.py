@@ -8,7 +8,8 @@ The same code builds the tiny CPU model trained inside the workflow (e.g. 32 px,
 Conventions
 -----------
 * ``channels[i]`` is the feature width at resolution ``4 * 2**i``, one entry per resolution
-  4, 8, ..., R (``log2(R) - 1`` entries), as in :mod:`ganinv.models.progan`.
+  4, 8, ..., R (``log2(R) - 1`` entries), as in :mod:`ganinv.models.progan` (both checked by
+  :func:`ganinv.models.layers.progressive_stages`).
 * Equalised learning rate everywhere: weights are stored as N(0, 1) (divided by the learning-rate
   multiplier in the mapping network) and scaled at run time by ``lr_mul / sqrt(fan_in)``;
   activations are leaky ReLU(0.2) times sqrt(2) (the gain lives in the activation, not the weight).
@@ -38,10 +39,12 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from ganinv.models.progan import (
+from ganinv.models.layers import (
+    SQRT2,
     EqualizedConv2d,
     PixelNorm,
     minibatch_stddev,
+    progressive_stages,
 )
 from ganinv.runtime import check_int
 
@@ -63,7 +66,6 @@ __all__ = [
 ]
 
 LEAKY_SLOPE = 0.2
-SQRT2 = math.sqrt(2.0)
 FIR = (1.0, 3.0, 3.0, 1.0)  # the paper's resampling filter (binomial, separable)
 NOISE_SEED = 20200101  # seed of the fixed eval-mode noise images
 W_AVG_BETA = 0.995  # decay of the tracked mean of w (truncation trick)
@@ -77,23 +79,6 @@ def _act(x: Tensor) -> Tensor:
 def paper_channels(resolution: int) -> list[int]:
     """StyleGAN2 config-f widths: 512 up to 64 px, then halving (1024 px: 32)."""
     return [min(512, 2**15 // (4 * 2**i)) for i in range(int(math.log2(resolution)) - 1)]
-
-
-def _validate(resolution: int, channels: Sequence[int]) -> int:
-    """Check resolution and widths; return the number of resolutions (4 .. R)."""
-    check_int("resolution", resolution, error=ValueError)
-    if resolution < 4 or resolution > 1024 or resolution & (resolution - 1):
-        raise ValueError(f"resolution must be a power of two in [4, 1024], got {resolution}")
-    n_res = int(math.log2(resolution)) - 1
-    if len(channels) != n_res:
-        raise ValueError(
-            f"len(channels) must be log2(resolution) - 1 = {n_res} for resolution {resolution} "
-            f"(one width per resolution 4, 8, ..., {resolution}), got {len(channels)}: "
-            f"{list(channels)}"
-        )
-    for i, c in enumerate(channels):
-        check_int(f"channels[{i}]", c, error=ValueError)
-    return n_res
 
 
 # --------------------------------------------------------------------------------------------
@@ -345,7 +330,7 @@ class Generator(nn.Module):
     ) -> None:
         super().__init__()
         channels = paper_channels(resolution) if channels is None else list(channels)
-        self.n_res = _validate(resolution, channels)
+        self.n_res = progressive_stages(resolution, channels)
         for name, value in (("z_dim", z_dim), ("w_dim", w_dim)):
             check_int(name, value, error=ValueError)
         self.resolution, self.z_dim, self.w_dim = resolution, z_dim, w_dim
@@ -494,7 +479,7 @@ class Discriminator(nn.Module):
     ) -> None:
         super().__init__()
         channels = paper_channels(resolution) if channels is None else list(channels)
-        self.n_res = _validate(resolution, channels)
+        self.n_res = progressive_stages(resolution, channels)
         check_int("mbstd_group_size", mbstd_group_size, error=ValueError)
         self.resolution, self.mbstd_group_size = resolution, mbstd_group_size
         self.channels = tuple(int(c) for c in channels)

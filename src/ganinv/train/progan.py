@@ -29,17 +29,12 @@ from ganinv.data.h5io import check_images, read_h5
 from ganinv.images import from_uint8, save_image_grid, to_uint8
 from ganinv.metrics.swd import sliced_wasserstein
 from ganinv.models.files import save_model
-from ganinv.models.progan import (
-    Discriminator,
-    Generator,
-    discriminator_loss,
-    generator_loss,
-    gradient_penalty,
-)
+from ganinv.models.progan import Discriminator, Generator
 from ganinv.progress import progress
 from ganinv.runtime import UserError, device_description, file_sha256, params_hash, seed_everything
 from ganinv.train.checkpoint import load_checkpoint, save_checkpoint
 from ganinv.train.ema import update_ema
+from ganinv.train.wgan_gp import discriminator_loss, generator_loss, gradient_penalty
 
 log = logging.getLogger("ganinv")
 

@@ -35,12 +35,7 @@ from ganinv.data.wav import write_wav_sequence
 from ganinv.metrics.audio import spectral_distance
 from ganinv.metrics.audio_quality import QUALITY_CURVE_COLUMNS, ClipQuality
 from ganinv.models.files import save_model
-from ganinv.models.progan import (
-    count_parameters,
-    discriminator_loss,
-    generator_loss,
-    gradient_penalty,
-)
+from ganinv.models.layers import count_parameters
 from ganinv.models.wavegan import OUTPUT_SAMPLES, SAMPLE_RATE, Discriminator, Generator
 from ganinv.progress import progress
 from ganinv.runtime import (
@@ -54,6 +49,7 @@ from ganinv.runtime import (
 )
 from ganinv.train.checkpoint import load_checkpoint, save_checkpoint
 from ganinv.train.ema import update_ema
+from ganinv.train.wgan_gp import discriminator_loss, generator_loss, gradient_penalty
 
 log = logging.getLogger("ganinv")
 
