@@ -35,6 +35,7 @@ wildcard_constraints:
     timed="|".join(TIMED_FACE_SETS),
 
 
+include: "workflow/rules/weights_helpers.smk"
 include: "workflow/rules/weights.smk"
 include: "workflow/rules/data.smk"
 include: "workflow/rules/gans.smk"
