@@ -26,7 +26,6 @@ The manifest is written once from a copy of the commit's recordings with
 from __future__ import annotations
 
 import argparse
-import contextlib
 import csv
 import io
 import json
@@ -39,13 +38,14 @@ import tempfile
 import urllib.error
 import urllib.parse
 import urllib.request
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
 from ganinv.atomic import write_text_atomic
+from ganinv.data.archives import safe_extraction
 from ganinv.data.h5io import base_provenance
 from ganinv.data.speech import CLIP_SAMPLES, DIGITS, SAMPLE_RATE, SPLITS
 from ganinv.data.wav_folder import WavFile, write_wav_clips
@@ -188,20 +188,6 @@ def verify_fsdd(
     return {"folder": str(root.resolve()), "files": len(wanted), "bytes": total}
 
 
-@contextlib.contextmanager
-def _safe_extraction() -> Iterator[None]:
-    """Unpack tar archives with the standard library's "data" filter (no links out, no devices)."""
-    if not hasattr(tarfile, "data_filter"):  # Python without PEP 706
-        yield
-        return
-    previous = tarfile.TarFile.extraction_filter
-    tarfile.TarFile.extraction_filter = staticmethod(tarfile.data_filter)
-    try:
-        yield
-    finally:
-        tarfile.TarFile.extraction_filter = previous
-
-
 def _unreachable(url: str, exc: BaseException) -> str:
     reason = getattr(exc, "reason", None) or exc
     return (
@@ -244,7 +230,7 @@ def _download(
         except (urllib.error.URLError, OSError, RuntimeError, ValueError) as exc:
             raise UserError(_unreachable(url, exc)) from None
         try:
-            with _safe_extraction():
+            with safe_extraction():
                 extract_archive(str(archive), str(scratch), remove_finished=True)
         except (OSError, tarfile.TarError, RuntimeError, ValueError, EOFError) as exc:
             raise UserError(

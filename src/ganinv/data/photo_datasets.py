@@ -40,7 +40,6 @@ missing for CelebA), with its origin, licence, layout and config key.
 
 from __future__ import annotations
 
-import contextlib
 import csv
 import hashlib
 import importlib.util
@@ -50,12 +49,11 @@ import logging
 import os
 import re
 import socket
-import tarfile
 import threading
 import time
 import urllib.parse
 import urllib.request
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from importlib import resources
@@ -63,6 +61,7 @@ from pathlib import Path
 from typing import Any
 
 from ganinv.atomic import write_text_atomic
+from ganinv.data.archives import safe_extraction
 from ganinv.runtime import UserError, file_sha256
 
 __all__ = [
@@ -536,20 +535,6 @@ def _hash_photos(images: Path, names: list[str]) -> list[tuple[int, str, bool]]:
 # ----- downloads -----
 
 
-@contextlib.contextmanager
-def _safe_extraction() -> Iterator[None]:
-    """Unpack tar archives with the standard library's "data" filter (no links out, no devices)."""
-    if not hasattr(tarfile, "data_filter"):  # Python without PEP 706
-        yield
-        return
-    previous = tarfile.TarFile.extraction_filter
-    tarfile.TarFile.extraction_filter = staticmethod(tarfile.data_filter)
-    try:
-        yield
-    finally:
-        tarfile.TarFile.extraction_filter = previous
-
-
 def _unreachable(spec: PhotoDataset, exc: BaseException) -> str:
     reason = getattr(exc, "reason", None) or exc
     return (
@@ -605,7 +590,7 @@ def _download_lfw(spec: PhotoDataset, root: Path) -> None:
     try:
         for entry in published_files(name=spec.name):
             if entry.file.endswith(_ARCHIVE_SUFFIXES):
-                with _safe_extraction():
+                with safe_extraction():
                     utils.download_and_extract_archive(
                         entry.source, download_root=str(base), filename=entry.file, md5=entry.md5
                     )
