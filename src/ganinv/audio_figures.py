@@ -46,7 +46,7 @@ def _sample_rate(path: str | os.PathLike) -> int:
 
 def _spectra(audio: np.ndarray) -> np.ndarray:
     """log_magnitude of clips [N, 1, T] in dB, [N, frequency bins, frames]."""
-    import torch
+    import torch  # ~2 s to import: only the spectrogram figures pay it
 
     clips = torch.as_tensor(np.asarray(audio))
     return log_magnitude(clips, SPECTROGRAM_N_FFT, SPECTROGRAM_HOP).numpy()
@@ -195,7 +195,7 @@ def write_listening_files(
 
 
 def _read_quality_curve(curve_csv: str | os.PathLike):
-    import pandas as pd
+    import pandas as pd  # ~0.3 s: only the quality-curve figure reads a CSV
 
     try:
         frame = pd.read_csv(curve_csv)
@@ -314,7 +314,7 @@ def plot_generator_quality_curve(
     ax_digits.legend(handles, [h.get_label() for h in handles], fontsize=7, loc="center left")
     ax_digits.set_title("(2) Digits the evaluator reads, and the top digit's share", fontsize=10)
 
-    from matplotlib.ticker import MaxNLocator
+    from matplotlib.ticker import MaxNLocator  # matplotlib loads in plots.pyplot(), not at import
 
     for ax in (ax_is, ax_digits, ax_div):
         ax.set_xlabel("training step")

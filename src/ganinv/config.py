@@ -12,6 +12,8 @@ from typing import Any
 import yaml
 from jsonschema import Draft202012Validator
 
+from ganinv.weights import REGISTRY
+
 
 class ConfigError(Exception):
     """The configuration is invalid; the message lists every problem found."""
@@ -84,8 +86,6 @@ def consistency_problems(config: Mapping[str, Any]) -> list[str]:
 
 def pretrained_problems(pretrained: Mapping[str, Any]) -> list[str]:
     """Registry names given to the wrong generator, and names that look like typos."""
-    from ganinv.weights import REGISTRY
-
     problems = []
     for gan in ("progan", "stylegan2", "wavegan"):
         value = pretrained.get(gan)

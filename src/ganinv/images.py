@@ -13,19 +13,19 @@ from ganinv.atomic import atomic_path
 # torch is imported by the functions: a job that only converts pixels (or only writes tables)
 # does not pay torchvision's import.
 if TYPE_CHECKING:
-    import torch
+    import torch  # ~2 s to import: grids of uint8 arrays and PNG writers do not need it
 
 
 def from_uint8(images: torch.Tensor, device: torch.device | str | None = None) -> torch.Tensor:
     """Map uint8 images [0, 255] to float32 in [-1, 1] (the networks' range), on ``device``."""
-    import torch
+    import torch  # ~2 s to import: grids of uint8 arrays and PNG writers do not need it
 
     return images.to(device=device, dtype=torch.float32).div_(127.5).sub_(1.0)
 
 
 def to_uint8(images: torch.Tensor) -> torch.Tensor:
     """Map generator output in [-1, 1] (float NCHW) to uint8 [0, 255], rounding."""
-    import torch
+    import torch  # ~2 s to import: grids of uint8 arrays and PNG writers do not need it
 
     return ((images.clamp(-1.0, 1.0) + 1.0) * 127.5).round().to(torch.uint8)
 

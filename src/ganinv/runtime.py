@@ -11,6 +11,7 @@ import logging
 import os
 import random
 import sys
+import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -18,7 +19,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 if TYPE_CHECKING:
-    import torch
+    import torch  # ~2 s: the Snakefile, tables and figures import this module without it
 
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
@@ -53,7 +54,7 @@ def derive_seed(global_seed: int, *names: object) -> int:
 
 def seed_everything(seed: int) -> None:
     """Seed Python, NumPy and torch (all devices) for repeatable runs."""
-    import torch
+    import torch  # ~2 s: the Snakefile, tables and figures import this module without it
 
     random.seed(seed)
     np.random.seed(seed % 2**32)
@@ -62,7 +63,7 @@ def seed_everything(seed: int) -> None:
 
 def resolve_device(name: str) -> torch.device:
     """Map the config's ``device`` (auto, cpu, cuda or cuda:N) to a torch device."""
-    import torch
+    import torch  # ~2 s: the Snakefile, tables and figures import this module without it
 
     if _PENDING_TORCH_SETTINGS is not None:  # torch was imported after configure_torch
         configure_torch(*_PENDING_TORCH_SETTINGS)
@@ -80,7 +81,7 @@ def resolve_device(name: str) -> torch.device:
 
 def device_description(device: torch.device) -> str:
     """A human-readable name of the device (GPU model or CPU with thread count)."""
-    import torch
+    import torch  # ~2 s: the Snakefile, tables and figures import this module without it
 
     if device.type == "cuda":
         return torch.cuda.get_device_name(device)
@@ -106,7 +107,7 @@ def configure_torch(threads: int, deterministic: bool = True) -> None:
         _PENDING_TORCH_SETTINGS = (threads, deterministic)
         return
     _PENDING_TORCH_SETTINGS = None
-    import torch
+    import torch  # ~2 s: the Snakefile, tables and figures import this module without it
 
     torch.set_num_threads(threads)
     if deterministic:
@@ -171,8 +172,6 @@ def check_writable_folder(path: str | os.PathLike, what: str = "results folder")
     Called before any job runs, so that an unwritable folder (permissions, a read-only mount, a
     file in the way) is reported once instead of as a failure of the first job that writes there.
     """
-    import tempfile
-
     folder = Path(path)
     try:
         folder.mkdir(parents=True, exist_ok=True)

@@ -18,14 +18,17 @@ Without a network it fails at once with the list of files to place by hand.
 
 from __future__ import annotations
 
+import argparse
 import logging
 import os
 import socket
+import sys
 import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterable
 from dataclasses import dataclass
+from importlib import metadata
 from pathlib import Path
 
 from ganinv.atomic import atomic_path
@@ -69,8 +72,6 @@ class WeightsFile:
 
 def _package_location(package: str, relpath: str) -> Path | None:
     """The installed path of ``relpath`` in distribution ``package`` (None: not installed)."""
-    from importlib import metadata
-
     try:
         distribution = metadata.distribution(package)
     except metadata.PackageNotFoundError:
@@ -392,9 +393,6 @@ def fetch_logged(
 
 def main(argv: list[str] | None = None) -> int:
     """``python -m ganinv.weights NAME [--root DIR]``: fetch a registry file by hand."""
-    import argparse
-    import sys
-
     parser = argparse.ArgumentParser(prog="python -m ganinv.weights", description=main.__doc__)
     parser.add_argument("name", choices=sorted(REGISTRY), help="registry name")
     parser.add_argument("--root", default=None, help="weights folder (default: $TORCH_HOME)")

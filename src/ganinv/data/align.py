@@ -27,7 +27,7 @@ from ganinv.progress import progress
 from ganinv.runtime import UserError, resolve_device
 
 if TYPE_CHECKING:  # imported by make_detector, the only step that needs it
-    import torch
+    import torch  # imported with facenet-pytorch above: aligned-face readers skip both
 
 LOGGER = logging.getLogger("ganinv.data.align")
 PHOTO_SUFFIXES = (".jpg", ".jpeg", ".png")
@@ -94,12 +94,12 @@ def manifest_fields() -> list[str]:
 def make_detector(device: str | torch.device = "cpu"):
     """facenet-pytorch's MTCNN returning every face (weights from the installed wheel)."""
     try:
-        from facenet_pytorch import MTCNN
+        from facenet_pytorch import MTCNN  # ~2 s with torch: only jobs that detect faces pay it
     except ImportError:
         raise UserError(
             "face alignment needs facenet-pytorch: install it (pip install facenet-pytorch)"
         ) from None
-    import torch
+    import torch  # imported with facenet-pytorch above: aligned-face readers skip both
 
     if not isinstance(device, torch.device):
         device = resolve_device(str(device))

@@ -205,6 +205,7 @@ def _download(
 
     Returns :func:`verify_fsdd`'s summary of the renamed folder.
     """
+    # torchvision takes ~2 s to import (with torch): only a download pays it
     from torchvision.datasets.utils import download_url, extract_archive
 
     final = download_dir / "recordings"

@@ -553,7 +553,7 @@ def _download_celeba(spec: PhotoDataset, root: Path) -> None:
             f"installed: pip install gdown; or set {spec.folder_key} to a local copy "
             f"({spec.layout}), e.g. {_example([spec])}"
         )
-    import torchvision.datasets
+    import torchvision.datasets  # ~2 s with torch: only a download pays it
 
     log.info("downloading %s with torchvision's CelebA class into %s", spec.title, root)
     try:
@@ -565,7 +565,7 @@ def _download_celeba(spec: PhotoDataset, root: Path) -> None:
 
 
 def _download_lfw(spec: PhotoDataset, root: Path) -> None:
-    import torchvision.datasets
+    import torchvision.datasets  # ~2 s with torch: only a download pays it
 
     log.info("downloading %s with torchvision's LFWPeople class into %s", spec.title, root)
     try:
@@ -584,7 +584,7 @@ def _download_lfw(spec: PhotoDataset, root: Path) -> None:
         )
     except Exception as exc:  # network, md5: any failure of the download
         raise UserError(_unreachable(spec, exc)) from None
-    from torchvision.datasets import utils
+    from torchvision.datasets import utils  # ~2 s with torch: only a download pays it
 
     base = root / spec.torchvision_base
     try:

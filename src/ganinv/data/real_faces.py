@@ -66,6 +66,7 @@ def _resize(images: np.ndarray, size: int) -> np.ndarray:
     """uint8 NCHW images resized to size x size (antialiased area-like bilinear)."""
     if images.shape[-1] == size and images.shape[-2] == size:
         return images
+    # torch takes ~2 s to import: only a resize pays it (photo checks and splits do not)
     import torch
     import torch.nn.functional as F
 

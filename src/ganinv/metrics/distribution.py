@@ -91,6 +91,7 @@ def frechet_distance(features_a: np.ndarray | Tensor, features_b: np.ndarray | T
     that isometry, so the value is the same, and the square root is taken of a matrix of side
     at most N_a + N_b instead of D (2048-d, 50 + 50 samples: 15 s -> milliseconds, 1 thread).
     """
+    # pytorch-fid imports torchvision (~2 s): only the FID/KID steps pay it
     from pytorch_fid.fid_score import calculate_frechet_distance
 
     fa, fb = _feature_pair(features_a, features_b)
@@ -176,7 +177,7 @@ def fid_inception_weights_path() -> Path:
     by default ``$TORCH_HOME/hub/checkpoints/pt_inception-2015-12-05-6726825d.pth``
     (``$TORCH_HOME`` defaults to ``$XDG_CACHE_HOME/torch``, i.e. ``~/.cache/torch``).
     """
-    from pytorch_fid.inception import FID_WEIGHTS_URL
+    from pytorch_fid.inception import FID_WEIGHTS_URL  # pytorch-fid imports torchvision (~2 s)
 
     name = os.path.basename(urlparse(FID_WEIGHTS_URL).path)
     return Path(torch.hub.get_dir()) / "checkpoints" / name
@@ -190,7 +191,7 @@ def fid_inception_available(weights_path: str | os.PathLike | None = None) -> bo
 def _build_inception(
     device: torch.device, weights_path: str | os.PathLike | None = None
 ) -> torch.nn.Module:
-    from pytorch_fid.inception import FID_WEIGHTS_URL
+    from pytorch_fid.inception import FID_WEIGHTS_URL  # pytorch-fid imports torchvision (~2 s)
 
     path = Path(weights_path) if weights_path else fid_inception_weights_path()
     name = os.path.basename(urlparse(FID_WEIGHTS_URL).path)
@@ -222,7 +223,7 @@ def _hub_dir(directory: Path) -> Iterator[None]:
 @functools.lru_cache(maxsize=1)
 def _cached_inception(path: str, mtime_ns: int, size: int, device: str) -> torch.nn.Module:
     """The network for one weights file (keyed by its stat) and device, built once."""
-    from pytorch_fid.inception import InceptionV3
+    from pytorch_fid.inception import InceptionV3  # pytorch-fid imports torchvision (~2 s)
 
     try:
         # pytorch-fid loads through torch hub's cache: <hub dir>/checkpoints/<file name>.

@@ -31,7 +31,9 @@ import os
 from dataclasses import dataclass
 from typing import Any
 
+import dlib
 import numpy as np
+from PIL import Image
 
 from ganinv.runtime import UserError
 from ganinv.weights import check_if_package_file
@@ -112,8 +114,6 @@ class DlibRecogniser:
         landmarks_path: str | os.PathLike,
         upsample_to: int = UPSAMPLE_TO,
     ) -> None:
-        import dlib
-
         if int(upsample_to) != upsample_to or upsample_to < 16:
             raise UserError(
                 f"upsample_to must be a whole number of pixels >= 16, got {upsample_to}"
@@ -128,8 +128,6 @@ class DlibRecogniser:
 
     def _upsampled(self, image: np.ndarray) -> np.ndarray:
         """One CHW uint8 image as a contiguous HWC uint8 array of ``upsample_to`` px."""
-        from PIL import Image
-
         hwc = np.ascontiguousarray(image.transpose(1, 2, 0))
         side = self.upsample_to
         if hwc.shape[0] == side:

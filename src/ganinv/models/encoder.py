@@ -11,6 +11,8 @@ from collections.abc import Sequence
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from ganinv.models.spectral import Spectral
+
 
 class ResNetEncoder(nn.Module):
     """x in [-1, 1], [N, in_channels, H, W] -> predicted latent [N, z_dim]."""
@@ -71,8 +73,6 @@ class AudioEncoder(nn.Module):
         hidden: Sequence[int] = (2048, 1024),
     ) -> None:
         super().__init__()
-        from ganinv.models.spectral import Spectral
-
         self.z_dim = int(z_dim)
         self.frontend = Spectral(
             kind=representation, n_fft=n_fft, hop=hop, n_mels=n_mels, channels=channels

@@ -21,7 +21,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ganinv.models.files import load_model
 from ganinv.runtime import UserError
+from ganinv.weights import default_weights_dir
 
 VGGFACE2_FILE = "20180402-114759-vggface2.pt"
 FACE_NETWORK_KINDS = ("in_dag", "vggface2")
@@ -158,6 +160,7 @@ class PretrainedFaceNet(nn.Module):
 
     def __init__(self, weights: str | os.PathLike | None = None):
         super().__init__()
+        # facenet-pytorch imports torchvision (~1.4 s): only the pretrained network pays it
         from facenet_pytorch.models.inception_resnet_v1 import InceptionResnetV1
 
         path = Path(weights) if weights is not None else default_vggface2_path()
@@ -236,8 +239,6 @@ def _read_state_dict(path: Path) -> dict[str, torch.Tensor]:
 
 def default_vggface2_path() -> Path:
     """Where facenet-pytorch caches the VGGFace2 weights: ``$TORCH_HOME/checkpoints/...``."""
-    from ganinv.weights import default_weights_dir
-
     return default_weights_dir() / "checkpoints" / VGGFACE2_FILE
 
 
@@ -257,8 +258,6 @@ def load_face_network(
                 f"face network model file not found: {path} (it is made by the workflow's "
                 "FaceNet training rule; run that rule first, or give the right path)"
             )
-        from ganinv.models.files import load_model
-
         net, _meta = load_model(path, "facenet.FaceNet", device)
     elif kind == "vggface2":
         net = PretrainedFaceNet(path)

@@ -23,6 +23,7 @@ class OnetFeatures(nn.Module):
 
     def __init__(self) -> None:
         super().__init__()
+        # facenet-pytorch imports torchvision (~2 s): only a built ONet pays it
         from facenet_pytorch.models.mtcnn import ONet
 
         self.net = ONet(pretrained=True)  # reads the weights file inside the installed wheel
