@@ -23,7 +23,7 @@ import pandas as pd
 import torch
 
 from ganinv.experiments.face_tables import THESIS_TABLE_2_3
-from ganinv.invert import pixel_mae
+from ganinv.invert import InversionSettings, pixel_mae
 from ganinv.models.encoder import ResNetEncoder
 from ganinv.models.progan import Generator
 from ganinv.runtime import configure_torch, resolve_device
@@ -60,9 +60,10 @@ def main() -> None:
     encoder = ResNetEncoder(size["z_dim"], input_size=size["encoder_input"]).to(device).eval()
     with torch.no_grad():
         targets = generator(torch.randn(size["n"], size["z_dim"], device=device)).clamp(-1, 1)
-    gd = {"iterations": size["gd"], "lr": 0.01, "stochastic_clipping": True, "clip_bound": 1.0}
-    hybrid = {"iterations": size["hybrid"], "lr": 0.01, "stochastic_clipping": True,
-              "clip_bound": 1.0}  # fmt: skip
+    gd = InversionSettings(method="gd", iterations=size["gd"], lr=0.01, stochastic_clipping=True)
+    hybrid = InversionSettings(method="hybrid", iterations=size["hybrid"], lr=0.01,
+                               stochastic_clipping=True)  # fmt: skip
+    encoder_settings = InversionSettings(method="encoder")
     variants = [("eager", generator, encoder)]
     if args.compile:
         variants.append(("compiled", torch.compile(generator), torch.compile(encoder)))
@@ -71,12 +72,11 @@ def main() -> None:
         set_precision(precision)
         for mode, gen, enc in variants:
             methods = [
-                TimedMethod(label="gd", method="gd", loss_fn=pixel_mae, settings=gd),
-                TimedMethod(label="encoder", method="encoder", loss_fn=pixel_mae, encoder=enc),
-                TimedMethod(
-                    label="hybrid", method="hybrid", loss_fn=pixel_mae, encoder=enc, settings=hybrid
-                ),  # fmt: skip
-            ]
+                TimedMethod(label="gd", loss_fn=pixel_mae, settings=gd),
+                TimedMethod(label="encoder", loss_fn=pixel_mae, encoder=enc,
+                            settings=encoder_settings),
+                TimedMethod(label="hybrid", loss_fn=pixel_mae, encoder=enc, settings=hybrid),
+            ]  # fmt: skip
             timed = time_methods(generator=gen, targets=targets, methods=methods,
                                  repeats=args.repeats, block=args.block, device=device)  # fmt: skip
             for row in timed:

@@ -30,7 +30,7 @@ import yaml
 from ganinv.data.h5io import write_h5
 from ganinv.experiments.face_inversion import face_inversion_loss, load_face_targets
 from ganinv.experiments.inversion_timing import run_audio_timing, run_face_timing
-from ganinv.invert import invert
+from ganinv.invert import InversionSettings, invert
 from ganinv.models.encoder import AudioEncoder, ResNetEncoder
 from ganinv.models.files import load_model, save_model
 from ganinv.models.importers import import_generator
@@ -183,13 +183,13 @@ def check_full(files: dict, config: dict, device: torch.device, rows: list[dict]
     for spec in face_methods(config, ""):
         if spec["method"] == "encoder":
             continue
-        settings = spec["settings"]
-        loss_fn = face_inversion_loss(settings=settings, face_network=face_network(config),
-                                      device=device)  # fmt: skip
-        result = invert(spec["method"], generator, targets, settings, encoder=encoder,
-                        loss_fn=loss_fn, device=device)  # fmt: skip
+        settings = InversionSettings.from_mapping(method=spec["method"], settings=spec["settings"])
+        loss_fn = face_inversion_loss(perceptual_weight=settings.perceptual_weight,
+                                      face_network=face_network(config), device=device)  # fmt: skip
+        result = invert(generator, targets, settings=settings, encoder=encoder, loss_fn=loss_fn,
+                        device=device)  # fmt: skip
         estimate = estimates[spec["label"]]
-        print(f"  full {spec['label']}-{settings['iterations']} run timed directly: "
+        print(f"  full {spec['label']}-{settings.iterations} run timed directly: "
               f"{result.seconds_total:.2f} s; estimate {estimate:.2f} s (estimate/direct "
               f"{estimate / result.seconds_total:.3f})")  # fmt: skip
 

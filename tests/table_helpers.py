@@ -15,5 +15,5 @@ def timing_csv(path: Path, seconds_per_target: dict[str, float], n: int = 10) ->
              "cpu_seconds_per_target": 0.8 * s, "seconds_fixed": 0.1, "seconds_per_iteration": s,
              "repeats": 5, "warmup": 1, "block": 3, "device": "cpu (1 threads)"}
             for m, s in seconds_per_target.items()]  # fmt: skip
-    write_timing_csv(rows, path)
+    write_timing_csv(rows, out_csv=path)
     return path

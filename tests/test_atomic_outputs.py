@@ -38,7 +38,8 @@ WRITERS = {
         import pandas as pd
         from ganinv.tables import write_table
         frame = pd.DataFrame({"method": ["gd", "encoder"], "psnr_db": [20.5, 17.1]})
-        write_table(frame, out, folder / "table.md", folder / "table.tex", title="Table")
+        write_table(frame, csv_path=out, md_path=folder / "table.md",
+                    tex_path=folder / "table.tex", title="Table")
     """),
     "figure": ("figure.png", """
         from ganinv.plots import pyplot, save_figure

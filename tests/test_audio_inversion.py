@@ -109,8 +109,9 @@ def tiny_audio(tmp_path_factory):
                         "stochastic_clipping": False}),
         ):  # fmt: skip
             run_audio_inversion(
-                method, root / "g.pt", root / targets, root / f"{target_set}_{method}.h5",
-                settings, {"perceptual": 1.0, "stft": 1.0, "waveform": 1.0}, chunk_size=4,
+                method=method, generator_path=root / "g.pt", targets_path=root / targets,
+                out_h5=root / f"{target_set}_{method}.h5", settings=settings,
+                loss_weights={"perceptual": 1.0, "stft": 1.0, "waveform": 1.0}, chunk_size=4,
                 seed=1, device=torch.device("cpu"), encoder_path=root / "e.pt",
                 classifier_path=root / "c.pt",
             )  # fmt: skip
@@ -132,15 +133,20 @@ def test_inversion_outputs(tiny_audio):
 
 
 def test_inversion_errors(tiny_audio, tmp_path):
+    common = {"generator_path": tiny_audio / "g.pt", "out_h5": tmp_path / "x.h5",
+              "loss_weights": {"waveform": 1.0}, "chunk_size": 4, "seed": 0,
+              "device": torch.device("cpu")}  # fmt: skip
     with pytest.raises(UserError, match="needs an encoder"):
-        run_audio_inversion("hybrid", tiny_audio / "g.pt", tiny_audio / "real.h5",
-                            tmp_path / "x.h5", {"iterations": 1, "lr": 0.1},
-                            {"waveform": 1.0}, 4, 0, torch.device("cpu"))  # fmt: skip
+        run_audio_inversion(method="hybrid", targets_path=tiny_audio / "real.h5",
+                            settings={"iterations": 1, "lr": 0.1}, **common)  # fmt: skip
+    with pytest.raises(UserError, match="method 'gd' has no setting 'perceptual'"):
+        run_audio_inversion(method="gd", targets_path=tiny_audio / "real.h5",
+                            settings={"iterations": 1, "lr": 0.1, "perceptual": 1},
+                            **common)  # fmt: skip
     write_h5(tmp_path / "short.h5", {"audio": np.zeros((2, 1, 8000), np.float32)})
     with pytest.raises(UserError, match="8000 samples, the generator makes 16384"):
-        run_audio_inversion("gd", tiny_audio / "g.pt", tmp_path / "short.h5", tmp_path / "x.h5",
-                            {"iterations": 1, "lr": 0.1}, {"waveform": 1.0}, 4, 0,
-                            torch.device("cpu"))  # fmt: skip
+        run_audio_inversion(method="gd", targets_path=tmp_path / "short.h5",
+                            settings={"iterations": 1, "lr": 0.1}, **common)  # fmt: skip
     assert not (tmp_path / "x.h5").exists()
 
 

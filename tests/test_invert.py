@@ -11,6 +11,7 @@ from torch import nn
 
 from ganinv.invert import (
     InversionResult,
+    InversionSettings,
     invert,
     invert_encoder,
     invert_gd,
@@ -109,14 +110,14 @@ def test_pixel_mae():
 def test_stochastic_clip_in_place():
     z = torch.tensor([[0.5, -2.0, 1.0, 3.0], [-1.5, 0.0, -0.99, 7.0]])
     original = z.clone()
-    out = stochastic_clip_(z, torch.Generator().manual_seed(0))
+    out = stochastic_clip_(z, generator=torch.Generator().manual_seed(0))
     assert out is z
     outside = original.abs() > 1
     assert torch.equal(z[~outside], original[~outside])
     assert (z[outside] != original[outside]).all() and (z.abs() <= 1).all()
-    again = stochastic_clip_(original.clone(), torch.Generator().manual_seed(0))
+    again = stochastic_clip_(original.clone(), generator=torch.Generator().manual_seed(0))
     assert torch.equal(again, z)
-    wide = stochastic_clip_(original.clone(), torch.Generator().manual_seed(0), bound=2.0)
+    wide = stochastic_clip_(original.clone(), generator=torch.Generator().manual_seed(0), bound=2.0)
     assert (wide.abs() <= 2).all() and wide[0, 1] == -2.0 and wide[1, 0] == -1.5
     with pytest.raises(UserError, match="bound"):
         stochastic_clip_(z, bound=0.0)
@@ -144,7 +145,7 @@ def test_gd_recovers_easy_generator():
     cosine = nn.functional.cosine_similarity(result.z, z_true, dim=1)
     assert (cosine > 0.99).all()
     assert result.seconds_total > 0
-    assert result.seconds_per_image == pytest.approx(result.seconds_total / 8)
+    assert result.seconds_per_target == pytest.approx(result.seconds_total / 8)
     assert result.device.startswith("cpu")
 
 
@@ -228,8 +229,8 @@ def test_stochastic_clipping_bound_follows_the_prior():
     assert (wide.z.abs() > 1).any()  # values between 1 and 3 survive, unlike with b = 1
     settings = {"iterations": 1, "lr": 0.01, "stochastic_clipping": True,
                        "clip_bound": 0.0}  # fmt: skip
-    with pytest.raises(UserError, match="bound must be positive"):
-        invert("gd", generator, targets, settings)
+    with pytest.raises(UserError, match="gd settings: the stochastic clipping bound must be"):
+        InversionSettings.from_mapping(method="gd", settings=settings)
 
 
 def poisoned_loss(sample: int, from_call: int):
@@ -354,13 +355,68 @@ def test_validation():
         invert_gd(generator, targets, iterations=-1)
 
 
+def test_settings_from_a_config_mapping():
+    """Each method's config mapping becomes InversionSettings; a bad key is named."""
+    gd = InversionSettings.from_mapping(
+        method="gd",
+        settings={"iterations": 200, "lr": 0.01, "init": "uniform", "perceptual_weight": 0,
+                  "stochastic_clipping": True, "clip_bound": 3},
+    )  # fmt: skip
+    assert gd == InversionSettings(method="gd", iterations=200, lr=0.01, init="uniform",
+                                   stochastic_clipping=True, clip_bound=3.0)  # fmt: skip
+    assert isinstance(gd.clip_bound, float) and isinstance(gd.perceptual_weight, float)
+    hybrid = InversionSettings.from_mapping(
+        method="hybrid", settings={"iterations": 0, "lr": 1, "optimizer": "lbfgs"}
+    )
+    assert (hybrid.iterations, hybrid.lr, hybrid.optimizer) == (0, 1.0, "lbfgs")
+    assert InversionSettings.from_mapping(method="encoder", settings={}).method == "encoder"
+    weighted = InversionSettings.from_mapping(method="encoder", settings={"perceptual_weight": 1})
+    assert weighted.perceptual_weight == 1.0
+    bad = [
+        ("sgd", {}, "unknown inversion method 'sgd'"),
+        ("hybrid", {"iterations": 5, "lr": 0.1, "init": "normal"}, "hybrid' has no setting 'init'"),
+        ("encoder", {"iterations": 5}, "'encoder' has no setting 'iterations'"),
+        ("gd", {"lr": 0.1}, "needs the setting 'iterations'"),
+        ("gd", {"iterations": 2.5, "lr": 0.1}, "gd setting 'iterations' must be an integer"),
+        ("gd", {"iterations": 2, "lr": "0.1"}, "gd setting 'lr' must be a number"),
+        ("gd", {"iterations": 2, "lr": True}, "gd setting 'lr' must be a number"),
+        ("gd", {"iterations": 2, "lr": 0.1, "stochastic_clipping": 1}, "stochastic_clipping' must"),
+        ("gd", {"iterations": 2, "lr": 0.1, "init": "cauchy"}, "gd settings: unknown z init"),
+        ("gd", {"iterations": 2, "lr": -1}, "gd settings: the learning rate lr must be positive"),
+        ("gd", {"iterations": -1, "lr": 0.1}, "iterations must be an integer >= 0"),
+        ("hybrid", {"iterations": 2, "lr": 0.1, "optimizer": "sgd"}, "unknown optimizer 'sgd'"),
+        ("gd", {"iterations": 2, "lr": 0.1, "perceptual_weight": -1}, "perceptual_weight must"),
+        ("gd", [("iterations", 2)], "the gd settings must be a mapping"),
+    ]
+    for method, settings, message in bad:
+        with pytest.raises(UserError, match=message):
+            InversionSettings.from_mapping(method=method, settings=settings)
+
+
+def test_invert_runs_the_method_its_settings_name():
+    generator = progan()
+    z_true, targets = make_targets(generator, 3)
+    settings = InversionSettings(method="gd", iterations=4, lr=0.05, init="uniform")
+    direct = invert_gd(generator, targets, iterations=4, lr=0.05, init="uniform", seed=3)
+    assert torch.equal(invert(generator, targets, settings=settings, seed=3).z, direct.z)
+    with pytest.raises(UserError, match="settings must be an InversionSettings, got dict"):
+        invert(generator, targets, settings={"iterations": 4, "lr": 0.05})
+    with pytest.raises(UserError, match="method 'hybrid' needs an encoder model file"):
+        invert(generator, targets, settings=InversionSettings(method="hybrid", iterations=1))
+    encoder = LookupEncoder(targets, z_true)
+    via_settings = invert(generator, targets, settings=InversionSettings(method="encoder"),
+                          encoder=encoder)  # fmt: skip
+    assert torch.equal(via_settings.z, invert_encoder(encoder, generator, targets).z)
+
+
 def test_the_hybrid_honours_its_seed():
     """The seed reaches the hybrid's stochastic clipping (as GD's), through invert() too."""
     generator = progan()
     z_true, targets = make_targets(generator, 6)
     encoder = LookupEncoder(targets, 1.5 * z_true)  # outside [-1, 1]: clipping resamples
     settings = {"iterations": 3, "lr": 0.05, "stochastic_clipping": True}
-    runs = {seed: invert("hybrid", generator, targets, settings, encoder=encoder, seed=seed)
+    hybrid = InversionSettings.from_mapping(method="hybrid", settings=settings)
+    runs = {seed: invert(generator, targets, settings=hybrid, encoder=encoder, seed=seed)
             for seed in (1, 2)}  # fmt: skip
     again = invert_hybrid(encoder, generator, targets, iterations=3, lr=0.05,
                           stochastic_clipping=True, seed=1)  # fmt: skip

@@ -368,7 +368,8 @@ def test_real_face_table_puts_the_ceiling_first_and_judges_the_claim(tmp_path):
              for m, t in (("gd", 0.3), ("encoder", 0.2), ("hybrid", 0.6))}  # fmt: skip
     out = [tmp_path / f"t.{ext}" for ext in ("csv", "md", "tex")]
     timing = timing_csv(tmp_path / "timing.csv", {"gd": 1.0, "encoder": 0.01, "hybrid": 0.2})
-    table = write_table_real_faces(paths, *out, preset="p", source="held-out",
+    outputs = dict(zip(("csv_path", "md_path", "tex_path"), out, strict=True))
+    table = write_table_real_faces(summaries=paths, **outputs, preset="p", source="held-out",
                                    gd_iterations=200, hybrid_iterations=50,
                                    timing_csv=timing)  # fmt: skip
     assert table["method"].tolist() == ["targets", "gd", "encoder", "hybrid"]
@@ -378,6 +379,7 @@ def test_real_face_table_puts_the_ceiling_first_and_judges_the_claim(tmp_path):
     markdown = out[1].read_text()
     assert "the claim holds" in markdown and "hybrid 0.60" in markdown
     paths["hybrid"] = _summary(tmp_path / "hybrid.csv", 0.25)
-    write_table_real_faces(paths, *out, preset="p", source="s", gd_iterations=200,
-                           hybrid_iterations=50, timing_csv=timing)  # fmt: skip
+    write_table_real_faces(summaries=paths, **outputs, preset="p", source="s",
+                           gd_iterations=200, hybrid_iterations=50,
+                           timing_csv=timing)  # fmt: skip
     assert "does not hold: the hybrid's top-1 is not above that of gd" in out[1].read_text()

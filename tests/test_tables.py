@@ -33,7 +33,9 @@ def _reference() -> pd.DataFrame:
 
 def _write(tmp_path, frame, **kwargs):
     paths = [tmp_path / "out" / f"table.{ext}" for ext in ("csv", "md", "tex")]
-    write_table(frame, *paths, **{"title": TITLE, "notes": NOTES, **kwargs})
+    csv_path, md_path, tex_path = paths
+    write_table(frame, csv_path=csv_path, md_path=md_path, tex_path=tex_path,
+                **{"title": TITLE, "notes": NOTES, **kwargs})  # fmt: skip
     return paths
 
 

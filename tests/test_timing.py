@@ -13,7 +13,7 @@ from torch import nn
 
 import ganinv.timing as timing_module
 from ganinv.experiments.timing_tables import apply_timing, timing_note
-from ganinv.invert import pixel_mae
+from ganinv.invert import InversionSettings, pixel_mae
 from ganinv.runtime import UserError
 from ganinv.timing import TIMING_COLUMNS, TimedMethod, time_methods
 
@@ -55,8 +55,9 @@ class FakeInvert:
         self.calls: list[tuple[str, int]] = []
         self.slow = 0
 
-    def __call__(self, method, generator, targets, settings, **kwargs):
-        iterations = settings.get("iterations", 0) if method != "encoder" else 0
+    def __call__(self, generator, targets, *, settings, **kwargs):
+        method = settings.method
+        iterations = settings.iterations if method != "encoder" else 0
         seconds = FIXED[method] + PER_IT.get(method, 0.0) * iterations
         if len(self.calls) < self.slow:
             seconds *= 100
@@ -74,9 +75,16 @@ def fake_invert(monkeypatch):
 def _methods(encoder=None):
     return [
         TimedMethod(
-            label="gd", method="gd", loss_fn=pixel_mae, settings={"iterations": 200, "lr": 0.01}
-        ),  # fmt: skip
-        TimedMethod(label="encoder", method="encoder", loss_fn=pixel_mae, encoder=encoder),
+            label="gd",
+            loss_fn=pixel_mae,
+            settings=InversionSettings(method="gd", iterations=200, lr=0.01),
+        ),
+        TimedMethod(
+            label="encoder",
+            loss_fn=pixel_mae,
+            encoder=encoder,
+            settings=InversionSettings(method="encoder"),
+        ),
     ]
 
 
@@ -108,8 +116,8 @@ def test_an_iteration_below_the_clock_noise_never_gives_a_negative_time(monkeypa
     """The CPU clock read less for 4 iterations than for 1 (noise on a tiny model): the full run
     is estimated at the longer call's time, never below it, and the log says so."""
 
-    def noisy_invert(method, generator, targets, settings, **kwargs):
-        iterations = settings["iterations"]
+    def noisy_invert(generator, targets, *, settings, **kwargs):
+        iterations = settings.iterations
         cpu = 0.05 if iterations == 1 else 0.01  # a GC pause fell on the 1-iteration call
         return SimpleNamespace(seconds_total=0.1 + 0.001 * iterations, cpu_seconds_total=cpu,
                                device="fake")  # fmt: skip
@@ -126,24 +134,23 @@ def test_an_iteration_below_the_clock_noise_never_gives_a_negative_time(monkeypa
 
 def test_short_runs_and_bad_settings(fake_invert):
     targets = torch.zeros(2, 1, 4, 4)
-    short = TimedMethod(label="h", method="hybrid", loss_fn=pixel_mae,
-                        settings={"iterations": 2})  # fmt: skip
+    short = TimedMethod(label="h", loss_fn=pixel_mae,
+                        settings=InversionSettings(method="hybrid", iterations=2))  # fmt: skip
     (row,) = time_methods(generator=None, targets=targets, methods=[short], repeats=1, warmup=0,
                           block=5)  # fmt: skip
     assert fake_invert.calls == [("hybrid", 2)]  # at most 1 + block iterations: timed whole
     assert row["seconds_total"] == pytest.approx(0.2 + 0.012 * 2)
     assert math.isnan(row["seconds_per_iteration"])
     assert row["block"] == 5
-    none = TimedMethod(label="g0", method="gd", loss_fn=pixel_mae, settings={"iterations": 0})
+    none = TimedMethod(label="g0", loss_fn=pixel_mae, settings=InversionSettings(method="gd"))
     (row,) = time_methods(generator=None, targets=targets, methods=[none], repeats=1, warmup=0)
     assert row["iterations"] == 0 and row["seconds_total"] == pytest.approx(0.5)
     with pytest.raises(UserError, match="repeats must be an integer >= 1"):
         time_methods(generator=None, targets=targets, methods=[none], repeats=0)
     with pytest.raises(UserError, match="labels must be unique"):
         time_methods(generator=None, targets=targets, methods=[none, none])
-    bad = TimedMethod(label="x", method="sgd", loss_fn=pixel_mae)
-    with pytest.raises(UserError, match="unknown method 'sgd'"):
-        time_methods(generator=None, targets=targets, methods=[bad])
+    with pytest.raises(UserError, match="unknown inversion method 'sgd'"):
+        InversionSettings(method="sgd")
 
 
 def test_real_inversions_are_timed_in_wall_and_cpu_time(one_thread):
@@ -153,11 +160,10 @@ def test_real_inversions_are_timed_in_wall_and_cpu_time(one_thread):
     methods = _methods(encoder) + [
         TimedMethod(
             label="hybrid",
-            method="hybrid",
             loss_fn=pixel_mae,
             encoder=encoder,
-            settings={"iterations": 20, "lr": 0.01},
-        ),  # fmt: skip
+            settings=InversionSettings(method="hybrid", iterations=20, lr=0.01),
+        ),
     ]
     rows = time_methods(generator=generator, targets=targets, methods=methods, repeats=3)
     for row in rows:

@@ -12,6 +12,9 @@ Methods
 * ``hybrid`` (:func:`invert_hybrid`): the encoder's prediction is the initial point of ``k`` GD
   steps (thesis ``k = 50``).
 
+:func:`invert` runs one method with its :class:`InversionSettings`, which
+:meth:`InversionSettings.from_mapping` builds from a method's config mapping (checking every key).
+
 Conventions
 -----------
 * ``loss_fn(reconstructions, targets)`` returns a per-sample loss ``[N]``; the optimised
@@ -52,7 +55,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 
@@ -66,6 +69,7 @@ from ganinv.sample import draw_latents
 __all__ = [
     "LossFn",
     "InversionResult",
+    "InversionSettings",
     "pixel_mae",
     "invert_gd",
     "invert_encoder",
@@ -98,13 +102,108 @@ class InversionResult:
     loss_curve: Tensor  # [iterations + 1, N] loss before the first step and after every step
     stopped_at: Tensor  # [N] int64: -1, or the iteration at which the loss became non-finite
     seconds_total: float  # wall time of the timed region (see the module docstring)
-    seconds_per_image: float
+    seconds_per_target: float  # seconds_total / N (per image or per clip)
     cpu_seconds_total: float  # process (CPU) time of the same region, all threads
     device: str
     method: str  # "gd" | "encoder" | "hybrid"
     # [iterations + 1, N]: ``track_fn(reconstructions, targets)`` at the same points as
     # ``loss_curve`` (e.g. PSNR), or None when no track_fn was given. NaN where not measured.
     track_curve: Tensor | None = None
+
+
+METHODS = ("gd", "encoder", "hybrid")
+# The settings each method takes from its config mapping (the other fields keep their defaults).
+_GD_STEPS = ("iterations", "lr", "stochastic_clipping", "clip_bound", "optimizer")
+_METHOD_KEYS = {
+    "gd": (*_GD_STEPS, "init", "perceptual_weight"),
+    "encoder": ("perceptual_weight",),
+    "hybrid": (*_GD_STEPS, "perceptual_weight"),
+}
+_REQUIRED_KEYS = ("iterations", "lr")  # of gd and hybrid
+
+
+@dataclass(frozen=True, kw_only=True)
+class InversionSettings:
+    """One inversion method with its settings, checked when made.
+
+    ``iterations``, ``lr``, ``stochastic_clipping``, ``clip_bound`` and ``optimizer`` are the GD
+    steps of gd and hybrid; ``init`` is gd's random start (the hybrid starts at the encoder's
+    prediction). ``perceptual_weight`` is the weight of the perceptual term that a chapter adds
+    to its loss (the face chapter; :func:`invert` itself takes the loss as ``loss_fn``). Fields
+    a method does not use keep their defaults.
+    """
+
+    method: str
+    iterations: int = 0
+    lr: float = 0.01
+    init: str = "normal"
+    stochastic_clipping: bool = False
+    clip_bound: float = 1.0
+    optimizer: str = "adam"
+    perceptual_weight: float = 0.0
+
+    def __post_init__(self) -> None:
+        _check_method(self.method)
+        try:
+            _check_gd_args(self.iterations, self.lr, self.optimizer)
+            _check_bound(self.clip_bound)
+            _check_init(self.init)
+            if not isinstance(self.stochastic_clipping, bool):
+                raise UserError(
+                    f"stochastic_clipping must be true or false, got {self.stochastic_clipping!r}"
+                )
+            if not float(self.perceptual_weight) >= 0.0:
+                raise UserError(f"perceptual_weight must be >= 0, got {self.perceptual_weight}")
+        except UserError as error:
+            raise UserError(f"{self.method} settings: {error}") from None
+
+    @classmethod
+    def from_mapping(cls, *, method: str, settings: Mapping[str, object]) -> InversionSettings:
+        """The settings of ``method`` from its config mapping (gd: iterations, lr and optionally
+        init, stochastic_clipping, clip_bound, optimizer, perceptual_weight; hybrid: the same
+        without init; encoder: optionally perceptual_weight). A key the method does not take, a
+        missing one or a value of the wrong type is a :class:`UserError` that names it."""
+        _check_method(method)
+        if not isinstance(settings, Mapping):
+            raise UserError(f"the {method} settings must be a mapping, got {settings!r}")
+        allowed = _METHOD_KEYS[method]
+        for key in settings:
+            if key not in allowed:
+                takes = ", ".join(allowed)
+                raise UserError(f"method '{method}' has no setting '{key}' (it takes: {takes})")
+        if method != "encoder":
+            for key in _REQUIRED_KEYS:
+                if key not in settings:
+                    raise UserError(f"method '{method}' needs the setting '{key}'")
+        return cls(method=method, **{key: _setting(method, key, settings[key]) for key in settings})
+
+
+def _check_method(method: str) -> None:
+    if method not in METHODS:
+        raise UserError(f"unknown inversion method '{method}': use one of {', '.join(METHODS)}")
+
+
+# The type of each setting in a config mapping: how _setting checks and converts it.
+_SETTING_TYPES = {
+    "iterations": "integer", "lr": "number", "init": "string", "stochastic_clipping": "boolean",
+    "clip_bound": "number", "optimizer": "string", "perceptual_weight": "number",
+}  # fmt: skip
+
+
+def _setting(method: str, key: str, value: object) -> object:
+    """``value`` checked against (and converted to) the type of setting ``key``."""
+    kind = _SETTING_TYPES[key]
+    if kind == "integer":
+        return check_int(f"{method} setting '{key}'", value, minimum=None)
+    if isinstance(value, bool):
+        ok = kind == "boolean"
+    else:
+        ok = (kind == "number" and isinstance(value, (int, float))) or (
+            kind == "string" and isinstance(value, str)
+        )
+    if not ok:
+        raise UserError(f"{method} setting '{key}' must be a {kind}, got {value!r}")
+    return float(value) if kind == "number" else value
 
 
 # --------------------------------------------------------------------------------------------
@@ -121,7 +220,7 @@ def pixel_mae(reconstructions: Tensor, targets: Tensor) -> Tensor:
 
 
 def stochastic_clip_(
-    z: Tensor, generator: torch.Generator | None = None, bound: float = 1.0
+    z: Tensor, *, generator: torch.Generator | None = None, bound: float = 1.0
 ) -> Tensor:
     """Resample, in place, the entries of ``z`` outside ``[-bound, bound]`` from U[-bound, bound].
 
@@ -138,7 +237,7 @@ def stochastic_clip_(
 def _check_bound(bound: float) -> float:
     bound = float(bound)
     if not bound > 0.0:
-        raise UserError(f"stochastic clipping bound must be positive, got {bound}")
+        raise UserError(f"the stochastic clipping bound must be positive: clip_bound = {bound}")
     return bound
 
 
@@ -297,9 +396,13 @@ def _warm_up(
     _sync(device)
 
 
-def _initial_latents(n: int, z_dim: int, init: str, seed: int) -> Tensor:
+def _check_init(init: str) -> None:
     if init not in INITS:
         raise UserError(f"unknown z init '{init}': use one of {', '.join(INITS)}")
+
+
+def _initial_latents(n: int, z_dim: int, init: str, seed: int) -> Tensor:
+    _check_init(init)
     return draw_latents(n, z_dim, init, seed)  # the same draw as sampling from the prior
 
 
@@ -532,7 +635,7 @@ def _run_gd(
 def _check_gd_args(iterations: int, lr: float, optimizer: str) -> None:
     check_int("iterations", iterations, minimum=0)
     if not float(lr) > 0.0:
-        raise UserError(f"learning rate must be positive, got {lr}")
+        raise UserError(f"the learning rate lr must be positive, got {lr}")
     if optimizer not in OPTIMIZERS:
         raise UserError(f"unknown optimizer '{optimizer}': use one of {', '.join(OPTIMIZERS)}")
 
@@ -621,7 +724,7 @@ def _finish(
         loss_curve=curve,
         stopped_at=stopped_at,
         seconds_total=seconds[0],
-        seconds_per_image=seconds[0] / len(z),
+        seconds_per_target=seconds[0] / len(z),
         cpu_seconds_total=seconds[1],
         device=device_description(run_device),
         method=method,
@@ -633,11 +736,11 @@ def _finish(
 
 def _log_done(desc: str, result: InversionResult) -> None:
     log.info(
-        "%s: inverted %d targets in %.2f s (%.4f s/image, CPU %.2f s) on %s; mean final loss %.5g",
+        "%s: inverted %d targets in %.2f s (%.4f s/target, CPU %.2f s) on %s; mean final loss %.5g",
         desc,
         result.z.shape[0],
         result.seconds_total,
-        result.seconds_per_image,
+        result.seconds_per_target,
         result.cpu_seconds_total,
         result.device,
         float(result.loss.nanmean()),
@@ -718,7 +821,7 @@ def invert_encoder(
         loss_curve=loss[None].clone(),
         stopped_at=stopped_at,
         seconds_total=seconds[0],
-        seconds_per_image=seconds[0] / n,
+        seconds_per_target=seconds[0] / n,
         cpu_seconds_total=seconds[1],
         device=device_description(run_device),
         method="encoder",
@@ -780,39 +883,33 @@ def invert_hybrid(
                    seconds, run_device)  # fmt: skip
 
 
-METHODS = ("gd", "encoder", "hybrid")
-
-
 def invert(
-    method: str,
     generator: nn.Module,
     targets: Tensor,
-    settings: dict,
     *,
+    settings: InversionSettings,
     encoder: nn.Module | None = None,
     seed: int = 0,
-    **common,
+    loss_fn: LossFn = pixel_mae,
+    chunk_size: int | None = None,
+    device: torch.device | str | None = None,
+    track_fn: TrackFn | None = None,
 ) -> InversionResult:
-    """Run one method with its config ``settings``: gd {iterations, lr, init, stochastic_clipping,
-    clip_bound, optimizer}, hybrid {iterations, lr, stochastic_clipping, clip_bound, optimizer},
-    encoder {}.
-
-    ``common``: ``loss_fn``, ``chunk_size``, ``device``, ``track_fn``.
-    """
-    if method not in METHODS:
-        raise UserError(f"unknown inversion method '{method}': use one of {', '.join(METHODS)}")
-    if method != "gd" and encoder is None:
-        raise UserError(f"method '{method}' needs an encoder model file")
-    if method == "encoder":
+    """Run ``settings.method`` on ``targets`` with its settings (``encoder``: needed by the
+    encoder and hybrid methods; ``seed``: the GD start and the stochastic-clipping noise)."""
+    if not isinstance(settings, InversionSettings):
+        raise UserError(
+            f"settings must be an InversionSettings, got {type(settings).__name__} "
+            "(InversionSettings.from_mapping builds one from a method's config mapping)"
+        )
+    if settings.method != "gd" and encoder is None:
+        raise UserError(f"method '{settings.method}' needs an encoder model file")
+    common = {"loss_fn": loss_fn, "chunk_size": chunk_size, "device": device, "track_fn": track_fn}
+    if settings.method == "encoder":
         return invert_encoder(encoder, generator, targets, **common)
-    gd_settings = {
-        "iterations": int(settings["iterations"]),
-        "lr": float(settings["lr"]),
-        "stochastic_clipping": bool(settings.get("stochastic_clipping", False)),
-        "optimizer": str(settings.get("optimizer", "adam")),
-        "clip_bound": float(settings.get("clip_bound", 1.0)),
-    }
-    if method == "hybrid":
-        return invert_hybrid(encoder, generator, targets, seed=seed, **gd_settings, **common)
-    return invert_gd(generator, targets, init=str(settings.get("init", "normal")), seed=seed,
-                     **gd_settings, **common)  # fmt: skip
+    gd = {"iterations": settings.iterations, "lr": settings.lr,
+          "stochastic_clipping": settings.stochastic_clipping,
+          "optimizer": settings.optimizer, "clip_bound": settings.clip_bound}  # fmt: skip
+    if settings.method == "hybrid":
+        return invert_hybrid(encoder, generator, targets, seed=seed, **gd, **common)
+    return invert_gd(generator, targets, init=settings.init, seed=seed, **gd, **common)

@@ -1,5 +1,5 @@
-"""Losses shared by the face and audio chapters: feature-space (perceptual) distance, STFT MAE,
-and per-sample weighted sums of them for inversion.
+"""Losses shared by the face and audio chapters: feature-space (perceptual) distance, STFT and
+waveform MAE, and per-sample weighted sums of them for inversion.
 
 Every loss here is per sample: ``loss(reconstructions, targets) -> [N]`` (the convention of
 :mod:`ganinv.invert`). Perceptual networks expose ``features(x) -> list[Tensor]``: the face
@@ -68,13 +68,24 @@ def stft_magnitude(x: Tensor, n_fft: int = 256, hop: int = 128) -> Tensor:
     return spec.abs()
 
 
-def stft_mae(reconstructions: Tensor, targets: Tensor, n_fft: int = 256, hop: int = 128) -> Tensor:
-    """Per-sample mean absolute difference of STFT magnitudes (the thesis's "STFT MAE")."""
+def _check_same_clips(reconstructions: Tensor, targets: Tensor) -> None:
     if reconstructions.shape != targets.shape:
         raise UserError(
             f"reconstructions {tuple(reconstructions.shape)} and targets "
             f"{tuple(targets.shape)} differ in shape (wrong clip length?)"
         )
+
+
+def waveform_mae(reconstructions: Tensor, targets: Tensor) -> Tensor:
+    """Per-clip mean absolute difference of the waveform samples ``[N]`` (the thesis's
+    "waveform MAE")."""
+    _check_same_clips(reconstructions, targets)
+    return (reconstructions - targets).abs().flatten(1).mean(dim=1)
+
+
+def stft_mae(reconstructions: Tensor, targets: Tensor, n_fft: int = 256, hop: int = 128) -> Tensor:
+    """Per-sample mean absolute difference of STFT magnitudes (the thesis's "STFT MAE")."""
+    _check_same_clips(reconstructions, targets)
     diff = stft_magnitude(reconstructions, n_fft, hop) - stft_magnitude(targets, n_fft, hop)
     return diff.abs().flatten(1).mean(dim=1)
 

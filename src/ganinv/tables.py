@@ -202,6 +202,7 @@ def _latex(
 
 def write_table(
     frame: pd.DataFrame,
+    *,
     csv_path: str | os.PathLike,
     md_path: str | os.PathLike,
     tex_path: str | os.PathLike,

@@ -26,15 +26,16 @@ L-BFGS iterations differ in cost (line searches take a varying number of evaluat
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import statistics
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import torch
 from torch import Tensor, nn
 
-from ganinv.invert import METHODS, LossFn, invert
+from ganinv.invert import InversionSettings, LossFn, invert
 from ganinv.runtime import UserError, check_int
 
 __all__ = ["TimedMethod", "TIMING_COLUMNS", "time_methods"]
@@ -51,19 +52,23 @@ TIMING_COLUMNS = (
 )  # fmt: skip
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class TimedMethod:
     """One row of the timing table: a method with its settings, loss and (if any) encoder.
 
     ``label`` names the row (``gd``, ``encoder``, ``hybrid``, or an encoder variant inverted by
-    the encoder method); ``settings`` are the method's settings as :func:`invert` takes them.
+    the encoder method); ``settings`` say the method and its settings as :func:`invert` takes them.
     """
 
     label: str
-    method: str
+    settings: InversionSettings
     loss_fn: LossFn
-    settings: Mapping[str, object] = field(default_factory=dict)
     encoder: nn.Module | None = None
+
+    @property
+    def method(self) -> str:
+        """The method that inverts this row."""
+        return self.settings.method
 
 
 def _check_counts(repeats: int, warmup: int, block: int) -> None:
@@ -73,11 +78,9 @@ def _check_counts(repeats: int, warmup: int, block: int) -> None:
 
 def _probes(timed: TimedMethod, block: int) -> list[tuple[str, int | None]]:
     """(label, iterations) of the calls a round makes for one method (None: the method whole)."""
-    if timed.method not in METHODS:
-        raise UserError(f"timing: unknown method '{timed.method}': use one of {', '.join(METHODS)}")
     if timed.method == "encoder":
         return [(timed.label, None)]
-    total = int(timed.settings["iterations"])
+    total = timed.settings.iterations
     if total <= 1 + block:
         return [(timed.label, total)]  # short enough to be timed whole
     return [(timed.label, 1), (timed.label, 1 + block)]
@@ -111,10 +114,10 @@ def time_methods(
         shift = round_index % len(probes)
         for label, iterations in probes[shift:] + probes[:shift]:
             timed = by_label[label]
-            settings = dict(timed.settings)
+            settings = timed.settings
             if iterations is not None:
-                settings["iterations"] = iterations
-            result = invert(timed.method, generator, targets, settings, encoder=timed.encoder,
+                settings = dataclasses.replace(settings, iterations=iterations)
+            result = invert(generator, targets, settings=settings, encoder=timed.encoder,
                             seed=seed, loss_fn=timed.loss_fn, chunk_size=chunk_size,
                             device=device)  # fmt: skip
             device_name = result.device
@@ -147,7 +150,7 @@ def _row(
     """Per-round estimates of the full run -> the method's row of the timing table."""
     probes = _probes(timed, block)
     fixed = per_iteration = float("nan")
-    iterations = 0 if timed.method == "encoder" else int(timed.settings["iterations"])
+    iterations = 0 if timed.method == "encoder" else timed.settings.iterations
     if len(probes) == 1:  # the method timed whole
         wall = [w for w, _ in measured[probes[0]]]
         cpu = [c for _, c in measured[probes[0]]]

@@ -113,6 +113,6 @@ def write_audio_generator_table(
         f"(256/128); diversity_ratio = generated / real (floor {floors.diversity_ratio:g}).",
         "verdict: collapsed when any number is past its floor (config audio.judge.floors).",
     ]
-    write_table(table, csv_path, md_path, tex_path,
+    write_table(table, csv_path=csv_path, md_path=md_path, tex_path=tex_path,
                 title="Audio GAN judged before inversion", notes=notes)  # fmt: skip
     return table

@@ -19,8 +19,15 @@ import torch
 
 from ganinv.data.h5io import check_audio, read_h5
 from ganinv.experiments.inversion_output import write_inversion_h5
-from ganinv.invert import invert, pixel_mae
-from ganinv.losses import LossFn, load_perceptual_network, perceptual_loss, stft_mae, weighted_sum
+from ganinv.invert import InversionSettings, invert
+from ganinv.losses import (
+    LossFn,
+    load_perceptual_network,
+    perceptual_loss,
+    stft_mae,
+    waveform_mae,
+    weighted_sum,
+)
 from ganinv.metrics.audio import waveform_mse
 from ganinv.models.files import load_model
 from ganinv.runtime import UserError
@@ -35,7 +42,7 @@ def make_audio_loss(classifier: torch.nn.Module | None, weights: Mapping[str, fl
     if unknown:
         raise UserError(f"unknown audio loss terms {unknown}: use {', '.join(LOSS_TERMS)}")
     terms: list[tuple[float, LossFn]] = [
-        (float(weights.get("waveform", 0.0)), pixel_mae),
+        (float(weights.get("waveform", 0.0)), waveform_mae),
         (float(weights.get("stft", 0.0)), stft_mae),
     ]
     if float(weights.get("perceptual", 0.0)) > 0:
@@ -58,11 +65,10 @@ def load_audio_targets(
 def load_audio_encoder(
     *, method: str, encoder_path: str | os.PathLike | None, device: torch.device
 ) -> torch.nn.Module | None:
-    """The encoder of the encoder and hybrid methods (None for gd)."""
-    if method == "gd":
+    """The encoder of the encoder and hybrid methods (None for gd, and when no file is given:
+    :func:`ganinv.invert.invert` then says that the method needs one)."""
+    if method == "gd" or encoder_path is None:
         return None
-    if encoder_path is None:
-        raise UserError(f"method '{method}' needs an encoder model file")
     return load_model(encoder_path, "encoder.AudioEncoder", device)[0]
 
 
@@ -82,6 +88,7 @@ def audio_inversion_loss(
 
 
 def run_audio_inversion(
+    *,
     method: str,
     generator_path: str | os.PathLike,
     targets_path: str | os.PathLike,
@@ -94,7 +101,9 @@ def run_audio_inversion(
     encoder_path: str | os.PathLike | None = None,
     classifier_path: str | os.PathLike | None = None,
 ) -> dict:
-    """Invert the ``audio`` of ``targets_path``; ``settings`` are the method's hyperparameters."""
+    """Invert the ``audio`` of ``targets_path``; ``settings`` are the method's hyperparameters
+    as the config gives them (recorded as given in the output's provenance)."""
+    inversion = InversionSettings.from_mapping(method=method, settings=settings)
     generator, targets = load_audio_targets(
         generator_path=generator_path, targets_path=targets_path, device=device
     )
@@ -102,22 +111,22 @@ def run_audio_inversion(
     loss_fn = audio_inversion_loss(
         loss_weights=loss_weights, classifier_path=classifier_path, device=device
     )
-    result = invert(method, generator, targets, dict(settings), encoder=encoder, seed=seed,
+    result = invert(generator, targets, settings=inversion, encoder=encoder, seed=seed,
                     loss_fn=loss_fn, chunk_size=chunk_size, device=device,
                     track_fn=waveform_mse)  # fmt: skip
     params = {"method": method, "settings": dict(settings), "loss_weights": dict(loss_weights),
               "chunk_size": chunk_size, "seed": seed}  # fmt: skip
     write_inversion_h5(
-        out_h5, result, result.reconstructions.numpy().astype(np.float32), "mse_curve",
-        "audio-inversion", "seconds_per_clip",
-        {"generator": generator_path, "targets": targets_path,
-         "encoder": encoder_path if encoder is not None else None,
-         "classifier": classifier_path
-         if float(loss_weights.get("perceptual", 0.0)) > 0 else None},
-        params, settings=dict(settings), loss_weights=dict(loss_weights),
+        result, out_h5=out_h5, reconstructions=result.reconstructions.numpy().astype(np.float32),
+        curve_name="mse_curve", kind="audio-inversion", seconds_attr="seconds_per_clip",
+        inputs={"generator": generator_path, "targets": targets_path,
+                "encoder": encoder_path if encoder is not None else None,
+                "classifier": classifier_path
+                if float(loss_weights.get("perceptual", 0.0)) > 0 else None},
+        params=params, settings=dict(settings), loss_weights=dict(loss_weights),
     )  # fmt: skip
     summary = {"method": method, "seconds_total": result.seconds_total,
-               "seconds_per_clip": result.seconds_per_image,
+               "seconds_per_clip": result.seconds_per_target,
                "final_mse": float(result.track_curve[-1].nanmean())}  # fmt: skip
     log.info("audio inversion done: %s", summary)
     return summary

@@ -120,6 +120,7 @@ def write_table_3(
         notes.append(_real_digits_finding(by))
     if target_set == "generated":
         notes.append("latent_mse / latent_mae: error of the recovered z against the true z.")
-    write_table(table.drop(columns="inception_score_targets"), csv_path, md_path, tex_path,
-                title=TITLES[target_set], notes=notes, float_format=FLOAT_FORMATS)  # fmt: skip
+    write_table(table.drop(columns="inception_score_targets"), csv_path=csv_path,
+                md_path=md_path, tex_path=tex_path, title=TITLES[target_set], notes=notes,
+                float_format=FLOAT_FORMATS)  # fmt: skip
     return table

@@ -17,7 +17,7 @@ import torch
 from ganinv.data.h5io import check_images, read_h5
 from ganinv.experiments.inversion_output import write_inversion_h5
 from ganinv.images import from_uint8, to_uint8
-from ganinv.invert import METHODS, invert, pixel_mae
+from ganinv.invert import InversionSettings, invert, pixel_mae
 from ganinv.losses import load_perceptual_network, perceptual_loss, weighted_sum
 from ganinv.metrics.image import psnr_signed
 from ganinv.models.files import FACE_GENERATORS, load_model
@@ -46,24 +46,20 @@ def load_face_targets(
 def load_face_encoder(
     *, method: str, encoder_path: str | os.PathLike | None, device: torch.device
 ) -> torch.nn.Module | None:
-    """The encoder of the encoder and hybrid methods (None for gd)."""
-    if method not in METHODS:
-        raise UserError(f"unknown inversion method '{method}': use one of {', '.join(METHODS)}")
-    if method == "gd":
+    """The encoder of the encoder and hybrid methods (None for gd, and when no file is given:
+    :func:`ganinv.invert.invert` then says that the method needs one)."""
+    if method == "gd" or encoder_path is None:
         return None
-    if encoder_path is None:
-        raise UserError(f"method '{method}' needs an encoder model file")
     return load_model(encoder_path, "encoder.ResNetEncoder", device)[0]
 
 
 def face_inversion_loss(
     *,
-    settings: Mapping[str, object],
+    perceptual_weight: float,
     face_network: tuple[str, str | None] | None,
     device: torch.device,
 ):
-    """The loss a method's ``settings`` ask for (pixel MAE + perceptual_weight x perceptual)."""
-    perceptual_weight = float(settings.get("perceptual_weight", 0.0))
+    """Pixel MAE + ``perceptual_weight`` x the perceptual distance of ``face_network``."""
     face_net = None
     if perceptual_weight > 0:
         if face_network is None:
@@ -73,6 +69,7 @@ def face_inversion_loss(
 
 
 def run_face_inversion(
+    *,
     method: str,
     generator_path: str | os.PathLike,
     targets_path: str | os.PathLike,
@@ -84,26 +81,30 @@ def run_face_inversion(
     encoder_path: str | os.PathLike | None = None,
     face_network: tuple[str, str | None] | None = None,
 ) -> dict:
-    """Invert the ``images`` of ``targets_path``; ``settings`` are the method's hyperparameters."""
+    """Invert the ``images`` of ``targets_path``; ``settings`` are the method's hyperparameters
+    as the config gives them (recorded as given in the output's provenance)."""
+    inversion = InversionSettings.from_mapping(method=method, settings=settings)
     encoder = load_face_encoder(method=method, encoder_path=encoder_path, device=device)
     generator, targets = load_face_targets(
         generator_path=generator_path, targets_path=targets_path, device=device
     )
-    loss_fn = face_inversion_loss(settings=settings, face_network=face_network, device=device)
-    result = invert(method, generator, targets, settings, encoder=encoder, seed=seed,
+    loss_fn = face_inversion_loss(
+        perceptual_weight=inversion.perceptual_weight, face_network=face_network, device=device
+    )
+    result = invert(generator, targets, settings=inversion, encoder=encoder, seed=seed,
                     loss_fn=loss_fn, chunk_size=chunk_size, device=device,
                     track_fn=psnr_signed)  # fmt: skip
     params = {"method": method, "settings": dict(settings), "chunk_size": chunk_size,
               "seed": seed}  # fmt: skip
     write_inversion_h5(
-        out_h5, result, to_uint8(result.reconstructions).numpy(), "psnr_curve", "inversion",
-        "seconds_per_image",
-        {"generator": generator_path, "targets": targets_path,
-         "encoder": encoder_path if encoder is not None else None},
-        params, settings=dict(settings),
+        result, out_h5=out_h5, reconstructions=to_uint8(result.reconstructions).numpy(),
+        curve_name="psnr_curve", kind="inversion", seconds_attr="seconds_per_image",
+        inputs={"generator": generator_path, "targets": targets_path,
+                "encoder": encoder_path if encoder is not None else None},
+        params=params, settings=dict(settings),
     )  # fmt: skip
     summary = {"method": method, "seconds_total": result.seconds_total,
-               "seconds_per_image": result.seconds_per_image,
+               "seconds_per_image": result.seconds_per_target,
                "final_psnr_db": float(result.track_curve[-1].nanmean())}  # fmt: skip
     log.info("inversion done: %s", summary)
     return summary

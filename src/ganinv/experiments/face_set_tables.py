@@ -43,6 +43,7 @@ def _sampling_note(top1: pd.Series, n: int) -> str:
 
 
 def write_table_real_faces(
+    *,
     summaries: Mapping[str, str | os.PathLike],
     csv_path: str | os.PathLike,
     md_path: str | os.PathLike,
@@ -98,7 +99,7 @@ def write_table_real_faces(
         timing_note(timing_csv, unit="image"),
     ]
     write_table(
-        table, csv_path, md_path, tex_path,
+        table, csv_path=csv_path, md_path=md_path, tex_path=tex_path,
         title="Real faces: identification of reconstructions against a gallery", notes=notes,
     )  # fmt: skip
     return table
@@ -199,5 +200,6 @@ def write_table_2_17(
         f"{spec['faces']} faces inverted with the {spec['generator']}-trained encoder"
         for spec in directions
     )
-    write_table(table, csv_path, md_path, tex_path, title=title + " and hybrid", notes=notes)
+    write_table(table, csv_path=csv_path, md_path=md_path, tex_path=tex_path,
+                title=title + " and hybrid", notes=notes)  # fmt: skip
     return table

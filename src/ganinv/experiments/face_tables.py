@@ -141,6 +141,7 @@ def _reference(reference: pd.DataFrame, table: pd.DataFrame) -> pd.DataFrame:
 
 
 def write_table_2_3(
+    *,
     summaries: Mapping[str, str | os.PathLike],
     csv_path: str | os.PathLike,
     md_path: str | os.PathLike,
@@ -186,7 +187,8 @@ def write_table_2_3(
             "PSNR is measured on float reconstructions, the table's on the stored uint8 ones)."
         )
     write_table(
-        table.drop(columns="attributes_used", errors="ignore"), csv_path, md_path, tex_path,
+        table.drop(columns="attributes_used", errors="ignore"),
+        csv_path=csv_path, md_path=md_path, tex_path=tex_path,
         title=f"Table 2.3: inversion of {_n_images(table)} generated faces by gradient descent, "
         "encoder and hybrid",
         notes=notes, reference=_reference(THESIS_TABLE_2_3, table),
@@ -195,6 +197,7 @@ def write_table_2_3(
 
 
 def write_table_1(
+    *,
     summaries: Mapping[str, str | os.PathLike],
     csv_path: str | os.PathLike,
     md_path: str | os.PathLike,
@@ -225,7 +228,8 @@ def write_table_1(
         )
     reference = _reference(PAPER_TABLE_1, table)
     write_table(
-        table.drop(columns="attributes_used", errors="ignore"), csv_path, md_path, tex_path,
+        table.drop(columns="attributes_used", errors="ignore"),
+        csv_path=csv_path, md_path=md_path, tex_path=tex_path,
         title=f"Table 1 (paper): encoder ablation on the {_n_images(table)} generated test faces",
         notes=notes, reference=reference,
     )  # fmt: skip

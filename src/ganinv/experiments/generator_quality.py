@@ -160,6 +160,6 @@ def write_generator_table(
         "verdict: collapsed when diversity_ratio is below its floor or same_identity_pairs above "
         "its ceiling (config faces.judge); not judged when neither can be measured.",
     ]
-    write_table(table, csv_path, md_path, tex_path,
+    write_table(table, csv_path=csv_path, md_path=md_path, tex_path=tex_path,
                 title="Face GANs judged before inversion", notes=notes)  # fmt: skip
     return table

@@ -19,12 +19,13 @@ from ganinv.runtime import file_sha256, params_hash
 
 
 def write_inversion_h5(
-    out_h5: str | os.PathLike,
     result: InversionResult,
+    *,
+    out_h5: str | os.PathLike,
     reconstructions: np.ndarray,
     curve_name: str,
     kind: str,
-    per_item: str,
+    seconds_attr: str,
     inputs: Mapping[str, str | os.PathLike | None],
     params: Mapping[str, Any],
     **extra_attrs: Any,
@@ -32,12 +33,13 @@ def write_inversion_h5(
     """Write ``result`` to ``out_h5``.
 
     ``inputs``: name -> file (``None`` when not used: its ``<name>_sha256`` attribute is "");
-    ``per_item``: the attribute name of the time per target (``seconds_per_image`` / ``_clip``);
-    ``params``: everything that determined the run (hashed into ``config_hash``).
+    ``seconds_attr``: the attribute name of the time per target (``seconds_per_image`` /
+    ``seconds_per_clip``); ``params``: everything that determined the run (hashed into
+    ``config_hash``); ``extra_attrs``: more attributes, written as given.
     """
     attrs = base_provenance(
         kind=kind, method=result.method, n=len(result.z),
-        seconds_total=result.seconds_total, **{per_item: result.seconds_per_image},
+        seconds_total=result.seconds_total, **{seconds_attr: result.seconds_per_target},
         device=result.device,
         **{f"{name}_sha256": file_sha256(path) if path is not None else ""
            for name, path in inputs.items()},

@@ -2,10 +2,11 @@
 
 Each timed method is a mapping ``{label, method, settings, encoder}``: ``label`` names the table
 row (gd, encoder, hybrid or an encoder variant), ``method`` is what inverts it, ``settings`` are
-the method's settings exactly as its inversion job gets them, ``encoder`` is the encoder's model
-file (None for gd). Models, targets and losses are loaded by the same functions as the inversion
-jobs; :func:`ganinv.timing.time_methods` does the measuring. The output is one CSV row per method
-(:data:`ganinv.timing.TIMING_COLUMNS`).
+the method's settings exactly as its inversion job gets them (made into
+:class:`ganinv.invert.InversionSettings` here, as the job does), ``encoder`` is the encoder's
+model file (None for gd). Models, targets and losses are loaded by the same functions as the
+inversion jobs; :func:`ganinv.timing.time_methods` does the measuring. The output is one CSV row
+per method (:data:`ganinv.timing.TIMING_COLUMNS`).
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from ganinv.experiments.face_inversion import (
     load_face_encoder,
     load_face_targets,
 )
+from ganinv.invert import InversionSettings, LossFn
 from ganinv.runtime import UserError
 from ganinv.timing import TIMING_COLUMNS, TimedMethod, time_methods
 
@@ -36,7 +38,7 @@ __all__ = ["run_face_timing", "run_audio_timing", "write_timing_csv"]
 log = logging.getLogger("ganinv")
 
 
-def write_timing_csv(rows: Sequence[Mapping[str, object]], out_csv: str | os.PathLike) -> None:
+def write_timing_csv(rows: Sequence[Mapping[str, object]], *, out_csv: str | os.PathLike) -> None:
     """The timing table, written atomically (a killed job leaves no partial CSV)."""
     frame = pd.DataFrame(list(rows), columns=list(TIMING_COLUMNS))
     with atomic_path(out_csv) as tmp:
@@ -46,18 +48,21 @@ def write_timing_csv(rows: Sequence[Mapping[str, object]], out_csv: str | os.Pat
 def _timed_methods(
     methods: Sequence[Mapping[str, object]],
     load_encoder: Callable[..., torch.nn.Module | None],
-    loss_of: Callable[[Mapping[str, object]], object],
+    loss_of: Callable[[InversionSettings], LossFn],
     device: torch.device,
 ) -> list[TimedMethod]:
     if not methods:
         raise UserError("timing: no methods to time")
     timed = []
     for spec in methods:
-        method, settings = str(spec["method"]), dict(spec.get("settings") or {})
-        encoder = load_encoder(method=method, encoder_path=spec.get("encoder"), device=device)
-        timed.append(TimedMethod(label=str(spec["label"]), method=method,
-                                 loss_fn=loss_of(settings), settings=settings,
-                                 encoder=encoder))  # fmt: skip
+        settings = InversionSettings.from_mapping(
+            method=str(spec["method"]), settings=spec.get("settings") or {}
+        )
+        encoder = load_encoder(
+            method=settings.method, encoder_path=spec.get("encoder"), device=device
+        )
+        timed.append(TimedMethod(label=str(spec["label"]), settings=settings,
+                                 loss_fn=loss_of(settings), encoder=encoder))  # fmt: skip
     return timed
 
 
@@ -69,7 +74,7 @@ def _measure_and_write(
         warmup=int(timing["warmup"]), block=int(timing["block"]), seed=seed,
         chunk_size=chunk_size, device=device,
     )  # fmt: skip
-    write_timing_csv(rows, out_csv)
+    write_timing_csv(rows, out_csv=out_csv)
     for row in rows:
         log.info(
             "timing %s: %.4f s per target (wall; %.4f-%.4f over %d rounds), CPU %.4f s",
@@ -102,7 +107,7 @@ def run_face_timing(
         methods,
         load_face_encoder,
         lambda settings: face_inversion_loss(
-            settings=settings, face_network=face_network, device=device
+            perceptual_weight=settings.perceptual_weight, face_network=face_network, device=device
         ),
         device,
     )
