@@ -16,6 +16,9 @@ from collections.abc import Callable, Sequence
 import torch
 from torch import Tensor, nn
 
+from ganinv.models.facenet import load_face_network
+from ganinv.models.files import load_model
+from ganinv.models.mtcnn_features import OnetFeatures
 from ganinv.runtime import UserError
 
 LossFn = Callable[[Tensor, Tensor], Tensor]
@@ -120,12 +123,8 @@ def load_perceptual_network(
     "digits": a ganinv model file of a trained :class:`ganinv.models.digits.DigitClassifier`.
     """
     if kind == "mtcnn_onet":
-        from ganinv.models.mtcnn_features import OnetFeatures
-
         return OnetFeatures().to(device)
     if kind in ("in_dag", "vggface2"):
-        from ganinv.models.facenet import load_face_network
-
         return load_face_network(kind, path, device)
     if kind != "digits":
         raise UserError(f"unknown perceptual network kind '{kind}' (use one of {PERCEPTUAL_KINDS})")
@@ -134,8 +133,6 @@ def load_perceptual_network(
             f"digit classifier model file not found: {path} (it is made by the workflow's "
             "train_digit_classifier rule; run that rule first, or give the right path)"
         )
-    from ganinv.models.files import load_model
-
     net, _ = load_model(path, "digits.DigitClassifier", device)
     net.eval()
     for p in net.parameters():

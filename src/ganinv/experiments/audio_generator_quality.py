@@ -19,6 +19,7 @@ from ganinv.experiments.verdict import record_verdict
 from ganinv.metrics.audio_quality import ClipQuality, QualityFloors
 from ganinv.models.files import load_model
 from ganinv.runtime import UserError, file_sha256
+from ganinv.tables import write_table
 
 
 def _some_clips(path: str | os.PathLike, n: int, seed: int) -> torch.Tensor:
@@ -99,8 +100,6 @@ def write_audio_generator_table(
     floors: QualityFloors,
 ) -> pd.DataFrame:
     """The audio GAN of this run, judged before its inversions are read."""
-    from ganinv.tables import write_table
-
     table = pd.read_csv(judgement)
     notes = [
         f"Preset: {preset}. n_clips generated clips (z from the generator's prior) against "

@@ -25,6 +25,7 @@ import os
 import numpy as np
 import pandas as pd
 import torch
+from scipy.spatial.distance import pdist
 
 from ganinv.data.h5io import read_h5
 from ganinv.experiments.identity_networks import load_identity_network
@@ -36,12 +37,11 @@ from ganinv.metrics.distribution import (
 )
 from ganinv.models.dlib_face import SAME_PERSON_DISTANCE
 from ganinv.runtime import UserError
+from ganinv.tables import write_table
 
 
 def _pairwise(features: np.ndarray) -> np.ndarray:
     """Euclidean distances of all unordered pairs of rows (NaN rows, faces not found, left out)."""
-    from scipy.spatial.distance import pdist
-
     return pdist(features[np.isfinite(features).all(1)])
 
 
@@ -144,8 +144,6 @@ def write_generator_table(
     preset: str,
 ) -> pd.DataFrame:
     """One row per face GAN this run inverts, with its verdict (see the module docstring)."""
-    from ganinv.tables import write_table
-
     table = pd.concat([pd.read_csv(path) for path in judgements], ignore_index=True)
     notes = [
         f"Preset: {preset}. Each face GAN is measured on a sample of its faces before its "

@@ -17,6 +17,9 @@ import numpy as np
 import torch
 
 from ganinv.metrics.identity import identity_cosine, identity_distance
+from ganinv.models.dlib_face import DlibRecogniser
+from ganinv.models.facenet import load_face_network
+from ganinv.runtime import UserError
 
 KINDS = ("in_dag", "vggface2", "dlib")
 
@@ -73,15 +76,10 @@ def load_identity_network(
 ) -> IdentityNetwork:
     """Load the identity network of ``kind`` from ``path`` (dlib: also its landmarks file)."""
     if kind == "dlib":
-        from ganinv.models.dlib_face import DlibRecogniser
-        from ganinv.runtime import UserError
-
         if landmarks_path is None:
             raise UserError("the dlib identity network needs its 5-point landmarks file")
         net = DlibRecogniser(recognition_path=path, landmarks_path=landmarks_path)
         return IdentityNetwork(kind, net, device)
-    from ganinv.models.facenet import load_face_network
-
     return IdentityNetwork(kind, load_face_network(kind, path, device), device)
 
 
