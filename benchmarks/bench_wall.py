@@ -40,7 +40,7 @@ def main() -> None:
     parser.add_argument("--keep", action="store_true", help="keep the scratch folder")
     args = parser.parse_args()
     sys.path.insert(0, str(REPO))  # the tests' copy of the workflow definition: one list of files
-    from tests.workflow_helpers import copy_workflow
+    from tests.workflow.workflow_helpers import copy_workflow
 
     scratch = copy_workflow(Path(tempfile.mkdtemp(prefix=f"ganinv-wall-{args.preset}-")) / "run")
     command = [sys.executable, "-m", "snakemake", "--cores", str(args.cores)]
