@@ -14,6 +14,8 @@ from tests.helpers.wavegan_port import port_state, training_checkpoint
 
 from .workflow_helpers import copy_workflow, planned_jobs, snakemake
 
+pytestmark = pytest.mark.workflow
+
 PAPER = ("presets/paper.yaml", "paper_files.yaml")
 TRAINING_RULES = {"train_progan", "train_stylegan2", "train_wavegan", "train_facenet"}
 
