@@ -46,6 +46,12 @@ class CurveWriter:
             shutil.copyfile(self.path, tmp)
 
 
+def read_curve_column(path: str | os.PathLike, column: str) -> list[float]:
+    """The values of one column of a curve CSV, in row order."""
+    with open(path, newline="") as handle:
+        return [float(row[column]) for row in csv.DictReader(handle)]
+
+
 def _fmt(value: object) -> object:
     if isinstance(value, float):
         return f"{value:.6g}"

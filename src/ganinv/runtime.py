@@ -8,6 +8,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import math
 import os
 import random
 import sys
@@ -41,6 +42,38 @@ def check_int(
         bound = "" if minimum is None else f" >= {minimum}"
         raise error(f"{name} must be an integer{bound}, got {value!r}")
     return int(value)
+
+
+def check_number(
+    name: str,
+    value: object,
+    *,
+    minimum: float | None = None,
+    above: float | None = None,
+    below: float | None = None,
+    error: type[Exception] = UserError,
+) -> float:
+    """``value`` if it is a finite real number (Python or NumPy; bools are refused) that is
+    ``>= minimum``, ``> above`` and ``< below`` (None: no such bound), else ``error`` naming
+    ``name``: the one number check of configs, beside :func:`check_int`."""
+    ok = isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool)
+    ok = ok and math.isfinite(value)
+    ok = ok and (minimum is None or value >= minimum) and (above is None or value > above)
+    if not ok or (below is not None and value >= below):
+        raise error(
+            f"{name} must be a finite number{_bounds(minimum, above, below)}, got {value!r}"
+        )
+    return float(value)
+
+
+def _bounds(minimum: float | None, above: float | None, below: float | None) -> str:
+    """The bounds of :func:`check_number` in words: ' in [0, 1)', ' >= 0', ' > 0', ' < 1', ''."""
+    low = f"[{minimum}" if minimum is not None else f"({above}" if above is not None else ""
+    if low and below is not None:
+        return f" in {low}, {below})"
+    if low:
+        return f" {'>=' if minimum is not None else '>'} {low[1:]}"
+    return f" < {below}" if below is not None else ""
 
 
 def derive_seed(global_seed: int, *names: object) -> int:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import logging
 import os
-import time
 from pathlib import Path
 from typing import Any
 
@@ -96,65 +95,3 @@ class BatchOrder:
             return self._perm(first)[start % self.n : start % self.n + self.batch_size]
         positions = range(start, start + self.batch_size)
         return torch.stack([self._perm(p // self.n)[p % self.n] for p in positions])
-
-
-class ClassifierRun:
-    """Resumable state of a classifier training loop: model, optimiser, augmentation RNG, the
-    running sums of the current logging window, the step and the elapsed seconds.
-
-    On construction it resumes from ``path`` when a checkpoint with ``params_hash`` exists.
-    """
-
-    def __init__(
-        self, path: str | os.PathLike, params_hash: str, model, optimizer,
-        rng: torch.Generator, loss_keys: tuple[str, ...], total_steps: int,
-    ) -> None:  # fmt: skip
-        self.path, self.params_hash = Path(path), params_hash
-        self.model, self.optimizer, self.rng = model, optimizer, rng
-        self.loss_keys = loss_keys
-        self.window_keys = (*loss_keys, "correct", "seen", "steps")
-        self.reset_window()
-        self.step, self._previous_seconds = 0, 0.0
-        state = load_checkpoint(self.path, params_hash)
-        self.resumed = state is not None
-        if state is not None:
-            saved = state["state"]
-            model.load_state_dict(saved["model"])
-            optimizer.load_state_dict(saved["optimizer"])
-            rng.set_state(saved["rng"])
-            self.window = {key: float(saved["window"][key]) for key in self.window_keys}
-            self.step = int(state["step"])
-            self._previous_seconds = float(saved.get("elapsed", 0.0))
-            log.info("resuming from %s at step %d of %d", self.path, self.step, total_steps)
-        self._started = time.perf_counter()
-
-    def reset_window(self) -> None:
-        self.window = dict.fromkeys(self.window_keys, 0.0)
-
-    def record(self, correct: float, seen: int, **losses: float) -> None:
-        """Add one step's losses and its correct / seen counts to the logging window."""
-        for key, value in losses.items():
-            self.window[key] += value
-        self.window["correct"] += correct
-        self.window["seen"] += seen
-        self.window["steps"] += 1
-
-    def window_summary(self) -> dict[str, float]:
-        """Mean losses and training accuracy over the window, then start a new window."""
-        window = self.window
-        summary = {key: window[key] / window["steps"] for key in self.loss_keys}
-        summary["train_accuracy"] = window["correct"] / window["seen"]
-        self.reset_window()
-        return summary
-
-    def elapsed(self) -> float:
-        """Training seconds so far, including those before a resume."""
-        return self._previous_seconds + time.perf_counter() - self._started
-
-    def save(self, step: int) -> None:
-        """Checkpoint everything at ``step`` (atomically)."""
-        self.step = step
-        save_checkpoint(self.path, self.params_hash, step, {
-            "model": self.model.state_dict(), "optimizer": self.optimizer.state_dict(),
-            "rng": self.rng.get_state(), "window": dict(self.window), "elapsed": self.elapsed(),
-        })  # fmt: skip

@@ -16,31 +16,27 @@ function of (seed, step). A run killed and rerun gives the same model as an unin
 from __future__ import annotations
 
 import logging
-import math
 import os
 from dataclasses import asdict, dataclass
-from pathlib import Path
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
-from ganinv.curves import CurveWriter
 from ganinv.data.h5io import read_h5
 from ganinv.models.digits import DIGIT_NAMES, DigitClassifier
 from ganinv.models.files import save_model
 from ganinv.models.spectral import KINDS
-from ganinv.progress import progress
 from ganinv.runtime import (
     UserError,
     check_int,
+    check_number,
     derive_seed,
     device_description,
-    file_sha256,
-    params_hash,
     seed_everything,
 )
-from ganinv.train.checkpoint import BatchOrder, ClassifierRun
+from ganinv.train.classifier import Batch, ClassifierLoop, check_schedule, warmup_cosine
+from ganinv.train.run import config_hash
 
 log = logging.getLogger("ganinv")
 
@@ -92,43 +88,24 @@ class DigitClassifierTraining:
             raise UserError(f"digits.blocks must be 4 integers >= 1, got {list(self.blocks)}")
         for stage, depth in enumerate(self.blocks):
             check_int(f"digits.blocks[{stage}]", depth)
-        for name in ("width", "n_fft", "hop", "n_mels", "batch_size", "steps"):
+        for name in ("width", "n_fft", "hop", "n_mels"):
             check_int(f"digits.{name}", getattr(self, name), minimum=1)
-        for name in ("checkpoint_every", "eval_every", "log_every"):
-            check_int(f"digits.{name}", getattr(self, name), minimum=1)
-        check_int("digits.warmup_steps", self.warmup_steps, minimum=0)
-        check_int("digits.seed", self.seed, minimum=None)
-        if self.warmup_steps >= self.steps:
-            raise UserError(
-                f"digits.warmup_steps must be < steps={self.steps}, got {self.warmup_steps}"
-            )
+        check_schedule(self, prefix="digits")
         if self.hop > self.n_fft:
             raise UserError(f"digits.hop ({self.hop}) must be <= digits.n_fft ({self.n_fft})")
-        for name in ("lr", "weight_decay", "max_shift_s", "max_gain_db", "noise_std"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, (int, float)):
-                raise UserError(f"digits.{name} must be a number, got {value!r}")
-            if not math.isfinite(value) or value < 0:
-                raise UserError(f"digits.{name} must be finite and >= 0, got {value}")
-        if self.lr <= 0:
-            raise UserError(f"digits.lr must be > 0, got {self.lr}")
+        for name in ("max_shift_s", "max_gain_db", "noise_std"):
+            check_number(f"digits.{name}", getattr(self, name), minimum=0)
         fraction = self.val_speaker_fraction
-        if isinstance(fraction, bool) or not isinstance(fraction, (int, float)):
-            raise UserError(f"digits.val_speaker_fraction must be a number, got {fraction!r}")
+        check_number("digits.val_speaker_fraction", fraction)
         if not 0 < fraction < 1:
             raise UserError(
                 f"digits.val_speaker_fraction is the share of speakers held out for validation "
                 f"and must lie in (0, 1), got {fraction}"
             )
-        if not isinstance(self.augment, bool):
-            raise UserError(f"digits.augment must be true or false, got {self.augment!r}")
 
     def learning_rate(self, step: int) -> float:
         """Learning rate of step ``step`` (0-based): linear warm-up, then cosine decay."""
-        if step < self.warmup_steps:
-            return self.lr * (step + 1) / self.warmup_steps
-        done = (step - self.warmup_steps) / max(1, self.steps - self.warmup_steps)
-        return self.lr * 0.5 * (1.0 + math.cos(math.pi * done))
+        return warmup_cosine(step, lr=self.lr, warmup_steps=self.warmup_steps, steps=self.steps)
 
     def model_kwargs(self) -> dict:
         """Constructor kwargs of the :class:`DigitClassifier` this run trains."""
@@ -267,9 +244,6 @@ def train_digit_classifier(
     (``val_accuracy`` on the held-out speakers, per-digit accuracies, split sizes, seconds...).
     """
     train, val, sample_rate = _load_data(data_h5, config)
-    work_dir = Path(work_dir)
-    work_dir.mkdir(parents=True, exist_ok=True)
-    run_hash = params_hash({**asdict(config), "data_sha256": file_sha256(data_h5)})
     missing = sorted(set(range(N_CLASSES)) - set(train.labels.tolist()))
     if missing:
         log.warning("no training clips of digit(s) %s", [DIGIT_NAMES[k] for k in missing])
@@ -277,15 +251,9 @@ def train_digit_classifier(
     seed_everything(config.seed)
     kwargs = config.model_kwargs()
     model = DigitClassifier(**kwargs).to(device).train()
-    optimizer = torch.optim.AdamW(
-        model.parameters(), lr=config.lr, weight_decay=config.weight_decay, fused=True
-    )
-    rng = torch.Generator().manual_seed(derive_seed(config.seed, "digits-augment"))
-    order = BatchOrder(len(train.labels), config.batch_size, config.seed, "digits")
-    run = ClassifierRun(work_dir / "checkpoint.pt", run_hash, model, optimizer, rng, ("loss",),
-                        config.steps)  # fmt: skip
-    step, elapsed = run.step, run.elapsed
-    curve = CurveWriter(work_dir / "curve.csv", CURVE_COLUMNS, step if run.resumed else None)
+    loop = ClassifierLoop(model, name="digits", config=config, n_train=len(train.labels),
+                          work_dir=work_dir, params_hash=config_hash(config, data=data_h5),
+                          loss_keys=("loss",), curve_columns=CURVE_COLUMNS)  # fmt: skip
 
     log.info(
         "digit classifier (%s, width %d, blocks %s): %d training clips of %d speakers, "
@@ -301,65 +269,35 @@ def train_digit_classifier(
         config.batch_size,
         device_description(device),
     )
-    bar = progress(total=config.steps, initial=step, desc="digits")
-    while step < config.steps:
-        lr = config.learning_rate(step)
-        for group in optimizer.param_groups:
-            group["lr"] = lr
-        index = order.indices(step)
+
+    def batch_loss(index: torch.Tensor, rng: torch.Generator) -> Batch:
         x = train.audio[index]
         if config.augment:
             x = _augment(x, config, sample_rate, rng)
         labels = train.labels[index].to(device)
         logits = model(x.to(device))
-        loss = F.cross_entropy(logits, labels)
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        optimizer.step()
-        step += 1
-        bar.update(1)
-        if not torch.isfinite(loss):
-            raise UserError(
-                f"digit classifier training diverged at step {step} (loss {loss.item()}); "
-                "lower digits.lr"
-            )
-        run.record(float((logits.argmax(dim=1) == labels).sum()), len(labels), loss=loss.item())
+        return Batch({"loss": F.cross_entropy(logits, labels)}, logits, labels)
 
-        evaluate_now = step % config.eval_every == 0 or step == config.steps
-        if step % config.log_every == 0 or evaluate_now:
-            row: dict[str, object] = {
-                "step": step,
-                "lr": lr,
-                **run.window_summary(),
-                "val_accuracy": "",
-            }
-            if evaluate_now:
-                row["val_accuracy"] = evaluate_classifier(model, val.audio, val.labels, device)[
-                    "accuracy"
-                ]
-                log.info("step %d: validation accuracy %.3f", step, row["val_accuracy"])
-            row["seconds"] = elapsed()
-            curve.write(row)
-        if step % config.checkpoint_every == 0 or step == config.steps:
-            run.save(step)
-    bar.close()
+    def evaluate(step: int) -> dict:
+        accuracy = evaluate_classifier(model, val.audio, val.labels, device)["accuracy"]
+        log.info("step %d: validation accuracy %.3f", step, accuracy)
+        return {"val_accuracy": accuracy}
+
+    loop.train(batch_loss=batch_loss, evaluate=evaluate, title="digit classifier")
 
     metrics = evaluate_classifier(model, val.audio, val.labels, device)
-    curve.export(curve_csv)
-    curve.close()
-    summary = {
-        "val_accuracy": metrics["accuracy"],
-        "val_accuracy_per_digit": metrics["per_class"],
-        "chance_accuracy": 1.0 / N_CLASSES,
-        "n_train": len(train.labels),
-        "n_val": len(val.labels),
-        "train_speakers": train.speakers,
-        "val_speakers": val.speakers,
-        "steps": step,
-        "seconds": elapsed(),
-        "params_hash": run_hash,
-        "device": device_description(device),
-    }
+    loop.export_curve(curve_csv)
+    summary = loop.run.summary(
+        device,
+        val_accuracy=metrics["accuracy"],
+        val_accuracy_per_digit=metrics["per_class"],
+        chance_accuracy=1.0 / N_CLASSES,
+        n_train=len(train.labels),
+        n_val=len(val.labels),
+        train_speakers=train.speakers,
+        val_speakers=val.speakers,
+        steps=loop.step,
+    )
     save_model(
         model_path,
         model,
@@ -379,7 +317,7 @@ def train_digit_classifier(
         summary["val_accuracy"],
         summary["n_val"],
         len(val.speakers),
-        step,
+        loop.step,
         summary["seconds"],
     )
     return summary

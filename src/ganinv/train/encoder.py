@@ -22,13 +22,10 @@ from __future__ import annotations
 
 import logging
 import os
-import time
 from dataclasses import asdict, dataclass
-from pathlib import Path
 
 import torch
 
-from ganinv.curves import CurveWriter
 from ganinv.data.h5io import check_audio, check_images, check_latents, read_h5
 from ganinv.images import from_uint8
 from ganinv.losses import load_perceptual_network, perceptual_distance
@@ -36,8 +33,16 @@ from ganinv.metrics.image import psnr_signed
 from ganinv.metrics.latent import normalize_latent
 from ganinv.models.files import FACE_GENERATORS, architecture_class, load_model, save_model
 from ganinv.progress import progress
-from ganinv.runtime import UserError, device_description, file_sha256, params_hash, seed_everything
-from ganinv.train.checkpoint import load_checkpoint, save_checkpoint
+from ganinv.runtime import (
+    UserError,
+    check_int,
+    check_number,
+    device_description,
+    file_sha256,
+    params_hash,
+    seed_everything,
+)
+from ganinv.train.run import TrainingRun, gpu_memory
 
 log = logging.getLogger("ganinv")
 
@@ -105,10 +110,11 @@ class EncoderTraining:
             raise UserError(f"encoder: unknown domain '{self.domain}' (use {', '.join(DOMAINS)})")
         if self.z_loss not in ("mae", "mse"):
             raise UserError(f"encoder: z_loss must be 'mae' or 'mse', got '{self.z_loss}'")
-        if self.steps < 1 or self.batch_size < 1 or self.phase_period < 1:
-            raise UserError("encoder: steps, batch_size and phase_period must be at least 1")
-        if min(self.z_weight, self.pixel_weight, self.perceptual_weight) < 0:
-            raise UserError("encoder: loss weights must not be negative")
+        for name in ("steps", "batch_size", "phase_period", "eval_every", "checkpoint_every",
+                     "log_every"):  # fmt: skip
+            check_int(f"encoder.{name}", getattr(self, name))
+        for name in ("z_weight", "pixel_weight", "perceptual_weight"):
+            check_number(f"encoder.{name}", getattr(self, name), minimum=0)
         if self.z_weight == 0 and not self.real_phase and self.perceptual_weight == 0:
             raise UserError("encoder: every loss weight is 0; nothing would be trained")
 
@@ -188,7 +194,6 @@ def train_encoder(
             if net is not None else None
         ),
     }  # fmt: skip
-    run_hash = params_hash(hashed)
     seed_everything(config.seed)
     input_size = config.input_size or generator.resolution
     kwargs = {"z_dim": generator.z_dim, "input_size": input_size}
@@ -199,23 +204,11 @@ def train_encoder(
     # fused: one kernel for all 15 M parameters, ~6x faster than the default loop on CPU.
     optimizer = torch.optim.Adam(encoder.parameters(), lr=config.lr, betas=betas, fused=True)
     rng = torch.Generator().manual_seed(config.seed)
-    work_dir = Path(work_dir)
-    work_dir.mkdir(parents=True, exist_ok=True)
-    checkpoint_path = work_dir / "checkpoint.pt"
-    state = load_checkpoint(checkpoint_path, run_hash)
-    step, previous_seconds = 0, 0.0
-    if state is not None:
-        encoder.load_state_dict(state["state"]["encoder"])
-        optimizer.load_state_dict(state["state"]["optimizer"])
-        rng.set_state(state["state"]["rng"])
-        previous_seconds = float(state["state"]["elapsed"])
-        step = int(state["step"])
-        log.info("resuming from %s at step %d of %d", checkpoint_path, step, config.steps)
-    curve = CurveWriter(work_dir / "curve.csv", CURVE_COLUMNS, step if state else None)
-    started = time.perf_counter()
-
-    def elapsed() -> float:
-        return previous_seconds + time.perf_counter() - started
+    run = TrainingRun(work_dir=work_dir, params_hash=params_hash(hashed), total_steps=config.steps)
+    parts = {"encoder": encoder, "optimizer": optimizer, "rng": rng}
+    run.start(parts)
+    step = run.step
+    curve = run.curve("curve.csv", CURVE_COLUMNS)
 
     def normalize(z: torch.Tensor) -> torch.Tensor:
         return normalize_latent(z) if config.normalize_z else z
@@ -280,23 +273,16 @@ def train_encoder(
             curve.write({
                 "step": step, "phase": phase, "loss": loss.item(), "z_loss": z_loss.item(),
                 "pixel_loss": pixel_loss.item(), "perceptual_loss": perceptual_loss.item(),
-                "val_z_mae": val_z_mae, "val_psnr_db": val_psnr, "seconds": elapsed(),
+                "val_z_mae": val_z_mae, "val_psnr_db": val_psnr, "seconds": run.elapsed(),
             })  # fmt: skip
         if step % config.checkpoint_every == 0 or step == config.steps:
-            save_checkpoint(checkpoint_path, run_hash, step, {
-                "encoder": encoder.state_dict(), "optimizer": optimizer.state_dict(),
-                "rng": rng.get_state(), "elapsed": elapsed(),
-            })  # fmt: skip
+            run.save(step, parts)
     bar.close()
     val_z_mae, val_psnr = validate()
     curve.export(curve_csv)
     curve.close()
-    summary = {
-        "steps": step, "val_z_mae": val_z_mae, "val_psnr_db": val_psnr,
-        "seconds": elapsed(), "params_hash": run_hash, "device": device_description(device),
-    }  # fmt: skip
-    if device.type == "cuda":
-        summary["gpu_max_memory_mb"] = torch.cuda.max_memory_allocated(device) / 2**20
+    summary = run.summary(device, steps=step, val_z_mae=val_z_mae, val_psnr_db=val_psnr)
+    summary.update(gpu_memory(device))
     save_model(model_path, encoder.eval(), domain.encoder, kwargs,
                meta={**summary, "training": asdict(config)})  # fmt: skip
     log.info("done: %s", summary)

@@ -14,29 +14,19 @@ import logging
 import math
 import os
 from dataclasses import asdict, dataclass
-from pathlib import Path
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
-from ganinv.curves import CurveWriter
 from ganinv.data.faces import DISCRETE_ATTRIBUTES, MAX_RESOLUTION, MIN_RESOLUTION
 from ganinv.data.h5io import check_images, read_h5
 from ganinv.images import from_uint8
 from ganinv.models.facenet import FaceNet
 from ganinv.models.files import save_model
-from ganinv.progress import progress
-from ganinv.runtime import (
-    UserError,
-    check_int,
-    derive_seed,
-    device_description,
-    file_sha256,
-    params_hash,
-    seed_everything,
-)
-from ganinv.train.checkpoint import BatchOrder, ClassifierRun
+from ganinv.runtime import UserError, check_int, check_number, device_description, seed_everything
+from ganinv.train.classifier import Batch, ClassifierLoop, check_schedule, warmup_cosine
+from ganinv.train.run import config_hash
 
 log = logging.getLogger("ganinv")
 
@@ -77,50 +67,23 @@ class FaceNetTraining:
     log_every: int = 10
 
     def __post_init__(self) -> None:
-        positive = {
-            "input_size": self.input_size,
-            "width": self.width,
-            "embedding_dim": self.embedding_dim,
-            "batch_size": self.batch_size,
-            "steps": self.steps,
-            "val_images_per_identity": self.val_images_per_identity,
-            "checkpoint_every": self.checkpoint_every,
-            "eval_every": self.eval_every,
-            "log_every": self.log_every,
-        }
-        for name, value in positive.items():
-            check_int(f"facenet.{name}", value)
+        for name in ("input_size", "width", "embedding_dim", "val_images_per_identity"):
+            check_int(f"facenet.{name}", getattr(self, name))
         if self.input_size < 16:
             raise UserError(f"facenet.input_size must be >= 16 px, got {self.input_size}")
-        for name in ("lr", "weight_decay", "attribute_weight", "max_shift", "margin"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, (int, float)):
-                raise UserError(f"facenet.{name} must be a number, got {value!r}")
-            if not math.isfinite(value) or value < 0:
-                raise UserError(f"facenet.{name} must be finite and >= 0, got {value}")
-        if self.lr <= 0:
-            raise UserError(f"facenet.lr must be > 0, got {self.lr}")
+        check_schedule(self, prefix="facenet")
+        for name in ("attribute_weight", "max_shift", "margin"):
+            check_number(f"facenet.{name}", getattr(self, name), minimum=0)
         if self.max_shift >= 0.5:
             raise UserError(
                 f"facenet.max_shift is a fraction of the image (< 0.5): {self.max_shift}"
             )
         if self.margin >= 1:
             raise UserError(f"facenet.margin is a cosine margin (< 1), got {self.margin}")
-        if not isinstance(self.augment, bool):
-            raise UserError(f"facenet.augment must be true or false, got {self.augment!r}")
-        check_int("facenet.warmup_steps", self.warmup_steps, minimum=None)
-        if not 0 <= self.warmup_steps < self.steps:
-            raise UserError(
-                f"facenet.warmup_steps must be in [0, steps={self.steps}), got {self.warmup_steps}"
-            )
-        check_int("facenet.seed", self.seed, minimum=None)
 
     def learning_rate(self, step: int) -> float:
         """Learning rate of step ``step`` (0-based): linear warm-up, then cosine decay."""
-        if step < self.warmup_steps:
-            return self.lr * (step + 1) / self.warmup_steps
-        progress_ = (step - self.warmup_steps) / max(1, self.steps - self.warmup_steps)
-        return self.lr * 0.5 * (1.0 + math.cos(math.pi * progress_))
+        return warmup_cosine(step, lr=self.lr, warmup_steps=self.warmup_steps, steps=self.steps)
 
 
 @dataclass
@@ -263,9 +226,6 @@ def train_facenet(
     data resumes from the last checkpoint. Returns the summary also stored in the model's meta.
     """
     train, val, identity_ids, attribute_names = _load_data(data_path, config)
-    work_dir = Path(work_dir)
-    work_dir.mkdir(parents=True, exist_ok=True)
-    run_hash = params_hash({**asdict(config), "data_sha256": file_sha256(data_path)})
     resolution = int(train.images.shape[-1])
     shift = int(round(config.max_shift * resolution)) if config.augment else 0
 
@@ -284,22 +244,16 @@ def train_facenet(
     model.attribute_mean.copy_(mean)
     model.attribute_std.copy_(std)
     model = model.to(device).train()
-    optimizer = torch.optim.AdamW(
-        model.parameters(), lr=config.lr, weight_decay=config.weight_decay, fused=True
-    )
-    rng = torch.Generator().manual_seed(derive_seed(config.seed, "facenet-augment"))
-    order = BatchOrder(len(train.labels), config.batch_size, config.seed, "facenet")
     # Translating the image moves the face: keep the shift attributes consistent with the pixels.
     shift_columns = [
         (attribute_names.index(name), axis)
         for axis, name in enumerate(("shift_x", "shift_y"))
         if name in attribute_names
     ]
-    loss_keys = ("loss", "identity_loss", "attribute_loss")
-    run = ClassifierRun(work_dir / "checkpoint.pt", run_hash, model, optimizer, rng, loss_keys,
-                        config.steps)  # fmt: skip
-    step, elapsed = run.step, run.elapsed
-    curve = CurveWriter(work_dir / "curve.csv", CURVE_COLUMNS, step if run.resumed else None)
+    loop = ClassifierLoop(model, name="facenet", config=config, n_train=len(train.labels),
+                          work_dir=work_dir, params_hash=config_hash(config, data=data_path),
+                          loss_keys=("loss", "identity_loss", "attribute_loss"),
+                          curve_columns=CURVE_COLUMNS)  # fmt: skip
 
     log.info(
         "FaceNet: %d identities, %d training / %d validation images at %d px, input %d px, "
@@ -314,12 +268,8 @@ def train_facenet(
         config.batch_size,
         device_description(device),
     )
-    bar = progress(total=config.steps, initial=step, desc="facenet")
-    while step < config.steps:
-        lr = config.learning_rate(step)
-        for group in optimizer.param_groups:
-            group["lr"] = lr
-        index = order.indices(step)
+
+    def batch_loss(index: torch.Tensor, rng: torch.Generator) -> Batch:
         x = from_uint8(train.images[index], device)
         labels = train.labels[index].to(device)
         target = train.attributes[index].clone()
@@ -333,66 +283,36 @@ def train_facenet(
         identity_loss = F.cross_entropy(logits - model.LOGIT_SCALE * config.margin * margin, labels)
         attribute_loss = F.mse_loss(predicted, target)
         loss = identity_loss + config.attribute_weight * attribute_loss
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        optimizer.step()
-        step += 1
-        bar.update(1)
-        if not torch.isfinite(loss):
-            raise UserError(
-                f"FaceNet training diverged at step {step} (loss {loss.item()}); lower facenet.lr"
-            )
-        run.record(
-            float((logits.argmax(dim=1) == labels).sum()),
-            len(labels),
-            loss=loss.item(),
-            identity_loss=identity_loss.item(),
-            attribute_loss=attribute_loss.item(),
-        )
+        losses = {"loss": loss, "identity_loss": identity_loss, "attribute_loss": attribute_loss}
+        return Batch(losses, logits, labels)
 
-        evaluate_now = step % config.eval_every == 0 or step == config.steps
-        if step % config.log_every == 0 or evaluate_now:
-            row: dict[str, object] = {
-                "step": step,
-                "lr": lr,
-                **run.window_summary(),
-                "val_accuracy": "",
-                "val_attribute_r2": "",
-            }
-            if evaluate_now:
-                metrics = _evaluate(model, val, attribute_names, device)
-                row["val_accuracy"] = metrics["accuracy"]
-                row["val_attribute_r2"] = metrics["attribute_r2"]
-                log.info(
-                    "step %d: validation accuracy %.3f, attribute R² %.3f",
-                    step,
-                    metrics["accuracy"],
-                    metrics["attribute_r2"],
-                )
-            row["seconds"] = elapsed()
-            curve.write(row)
-        if step % config.checkpoint_every == 0 or step == config.steps:
-            run.save(step)
-    bar.close()
+    def evaluate(step: int) -> dict:
+        metrics = _evaluate(model, val, attribute_names, device)
+        log.info(
+            "step %d: validation accuracy %.3f, attribute R² %.3f",
+            step,
+            metrics["accuracy"],
+            metrics["attribute_r2"],
+        )
+        return {"val_accuracy": metrics["accuracy"], "val_attribute_r2": metrics["attribute_r2"]}
+
+    loop.train(batch_loss=batch_loss, evaluate=evaluate, title="FaceNet")
 
     metrics = _evaluate(model, val, attribute_names, device)
-    curve.export(curve_csv)
-    curve.close()
-    summary = {
-        "val_accuracy": metrics["accuracy"],
-        "val_attribute_r2": metrics["attribute_r2"],
-        "val_attribute_r2_continuous": metrics["attribute_r2_continuous"],
-        "val_attribute_r2_per_attribute": metrics["attribute_r2_per_attribute"],
-        "val_discrete_accuracy": metrics["discrete_accuracy"],
-        "chance_accuracy": 1.0 / len(identity_ids),
-        "n_identities": len(identity_ids),
-        "n_train": len(train.labels),
-        "n_val": len(val.labels),
-        "steps": step,
-        "seconds": elapsed(),
-        "params_hash": run_hash,
-        "device": device_description(device),
-    }
+    loop.export_curve(curve_csv)
+    summary = loop.run.summary(
+        device,
+        val_accuracy=metrics["accuracy"],
+        val_attribute_r2=metrics["attribute_r2"],
+        val_attribute_r2_continuous=metrics["attribute_r2_continuous"],
+        val_attribute_r2_per_attribute=metrics["attribute_r2_per_attribute"],
+        val_discrete_accuracy=metrics["discrete_accuracy"],
+        chance_accuracy=1.0 / len(identity_ids),
+        n_identities=len(identity_ids),
+        n_train=len(train.labels),
+        n_val=len(val.labels),
+        steps=loop.step,
+    )
     save_model(
         model_path,
         model,
@@ -411,7 +331,7 @@ def train_facenet(
         summary["val_accuracy"],
         summary["chance_accuracy"],
         summary["val_attribute_r2"],
-        step,
+        loop.step,
         summary["seconds"],
     )
     return summary

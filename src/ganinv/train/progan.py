@@ -11,12 +11,10 @@ every ``checkpoint_every`` steps, sliced Wasserstein distance against the real i
 from __future__ import annotations
 
 import copy
-import csv
 import logging
 import os
-import time
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -24,16 +22,16 @@ import torch
 import torch.nn.functional as F
 
 from ganinv.atomic import atomic_path
-from ganinv.curves import CurveWriter
+from ganinv.curves import read_curve_column
 from ganinv.data.h5io import check_images, read_h5
 from ganinv.images import from_uint8, save_image_grid, to_uint8
 from ganinv.metrics.swd import sliced_wasserstein
 from ganinv.models.files import save_model
 from ganinv.models.progan import Discriminator, Generator
 from ganinv.progress import progress
-from ganinv.runtime import UserError, device_description, file_sha256, params_hash, seed_everything
-from ganinv.train.checkpoint import load_checkpoint, save_checkpoint
+from ganinv.runtime import UserError, check_number, device_description, seed_everything
 from ganinv.train.ema import update_ema
+from ganinv.train.run import TrainingRun, config_hash, gpu_memory
 from ganinv.train.wgan_gp import discriminator_loss, generator_loss, gradient_penalty
 
 log = logging.getLogger("ganinv")
@@ -88,8 +86,7 @@ class ProGANTraining:
                 f"progan: stage_steps has {len(self.stage_steps)} entries but the generator has "
                 f"{n_stages} stages (4 px .. {self.resolution} px): give one per stage"
             )
-        if not 0.0 <= self.fade_fraction < 1.0:
-            raise UserError("progan: fade_fraction must be in [0, 1)")
+        check_number("progan.fade_fraction", self.fade_fraction, minimum=0, below=1)
 
     @property
     def total_steps(self) -> int:
@@ -173,9 +170,11 @@ def train_progan(
         raise UserError(
             f"need one grid path per stage ({len(config.channels)}), got {len(grid_paths)}"
         )
-    work_dir = Path(work_dir)
-    work_dir.mkdir(parents=True, exist_ok=True)
-    run_hash = params_hash({**asdict(config), "data_sha256": file_sha256(data_path)})
+    run = TrainingRun(
+        work_dir=work_dir,
+        params_hash=config_hash(config, data=data_path),
+        total_steps=config.total_steps,
+    )
 
     seed_everything(config.seed)
     generator = Generator(config.resolution, config.z_dim, list(config.channels)).to(device)
@@ -205,43 +204,21 @@ def train_progan(
     eval_real = images[torch.randperm(len(images), generator=eval_rng)[:n_eval]]
     grid_z = eval_z[: config.grid_size].to(device)
 
-    checkpoint_path = work_dir / "checkpoint.pt"
-    state = load_checkpoint(checkpoint_path, run_hash)
-    step = 0
-    previous_seconds = 0.0  # training time spent before a resume
-    if state is not None:
-        s = state["state"]
-        generator.load_state_dict(s["generator"])
-        discriminator.load_state_dict(s["discriminator"])
-        ema.load_state_dict(s["ema"])
-        opt_g.load_state_dict(s["opt_g"])
-        opt_d.load_state_dict(s["opt_d"])
-        rng.set_state(s["rng"])
-        step = int(state["step"])
-        previous_seconds = float(s.get("elapsed", 0.0))
-        log.info("resuming from %s at step %d of %d", checkpoint_path, step, config.total_steps)
-    resume = step if state is not None else None
-    losses = CurveWriter(work_dir / "loss.csv", LOSS_COLUMNS, resume)
+    parts = {
+        "generator": generator,
+        "discriminator": discriminator,
+        "ema": ema,
+        "opt_g": opt_g,
+        "opt_d": opt_d,
+        "rng": rng,
+    }
+    run.start(parts)
+    step = run.step
+    losses = run.curve("loss.csv", LOSS_COLUMNS)
     swd_columns = ["step", "stage", "resolution", "alpha", "swd_mean"] + [
         f"swd_{4 * 2**i}" for i in range(len(config.channels)) if 4 * 2**i >= 16
     ]
-    quality = CurveWriter(work_dir / "quality.csv", swd_columns, resume)
-
-    def checkpoint() -> None:
-        save_checkpoint(
-            checkpoint_path,
-            run_hash,
-            step,
-            {
-                "generator": generator.state_dict(),
-                "discriminator": discriminator.state_dict(),
-                "ema": ema.state_dict(),
-                "opt_g": opt_g.state_dict(),
-                "opt_d": opt_d.state_dict(),
-                "rng": rng.get_state(),
-                "elapsed": elapsed(),
-            },
-        )
+    quality = run.curve("quality.csv", swd_columns)
 
     def evaluate(stage: int, alpha: float) -> float:
         fake = _generate_full(ema, eval_z.to(device), stage, alpha, config.resolution)
@@ -262,12 +239,8 @@ def train_progan(
         device_description(device),
     )
     if step == 0:
-        evaluate(0, 1.0)
-    started = time.perf_counter()
-
-    def elapsed() -> float:
-        return previous_seconds + time.perf_counter() - started
-
+        with run.untimed():
+            evaluate(0, 1.0)
     bar = progress(total=config.total_steps, initial=step, desc="progan")
     while step < config.total_steps:
         stage, alpha = config.schedule(step)
@@ -317,35 +290,27 @@ def train_progan(
                     "gp": gp.item(),
                     "d_real": d_real.mean().item(),
                     "d_fake": d_fake.mean().item(),
-                    "seconds": elapsed(),
+                    "seconds": run.elapsed(),
                 }
             )
         if step % config.eval_every == 0 or end_of_stage:
             evaluate(stage, alpha)
         if end_of_stage:
             grid = _generate_full(ema, grid_z, stage, 1.0, config.resolution)
-            save_image_grid(grid, work_dir / f"grid_stage{stage}.png", nrow=8)
+            save_image_grid(grid, run.work_dir / f"grid_stage{stage}.png", nrow=8)
         if step % config.checkpoint_every == 0 or end_of_stage:
-            checkpoint()
+            run.save(step, parts)
     bar.close()
 
     losses.export(loss_csv)
     quality.export(quality_csv)
     for stage, path in enumerate(grid_paths):
-        _copy_atomic(work_dir / f"grid_stage{stage}.png", path)
+        _copy_atomic(run.work_dir / f"grid_stage{stage}.png", path)
     losses.close()
     quality.close()
-    rows = _read_swd(quality_csv)
-    summary = {
-        "steps": step,
-        "swd_first": rows[0],
-        "swd_final": rows[-1],
-        "seconds": elapsed(),
-        "params_hash": run_hash,
-        "device": device_description(device),
-    }
-    if device.type == "cuda":
-        summary["gpu_max_memory_mb"] = torch.cuda.max_memory_allocated(device) / 2**20
+    swd = read_curve_column(quality_csv, "swd_mean")
+    summary = run.summary(device, steps=step, swd_first=swd[0], swd_final=swd[-1])
+    summary.update(gpu_memory(device))
     save_model(
         model_path,
         ema,
@@ -363,8 +328,3 @@ def _copy_atomic(source: Path, destination: str | os.PathLike) -> None:
         raise UserError(f"missing stage grid {source}: delete {source.parent} and rerun training")
     with atomic_path(destination) as tmp:
         tmp.write_bytes(source.read_bytes())
-
-
-def _read_swd(path: str | os.PathLike) -> list[float]:
-    with open(path, newline="") as handle:
-        return [float(row["swd_mean"]) for row in csv.DictReader(handle)]

@@ -17,18 +17,15 @@ uninterrupted one (bit-identical on CPU).
 from __future__ import annotations
 
 import copy
-import csv
 import logging
 import math
 import os
-import time
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
-from pathlib import Path
+from dataclasses import dataclass
 
 import torch
 
-from ganinv.curves import CurveWriter
+from ganinv.curves import read_curve_column
 from ganinv.data.h5io import check_images, read_h5
 from ganinv.images import from_uint8, save_image_grid, to_uint8
 from ganinv.metrics.swd import sliced_wasserstein
@@ -43,16 +40,9 @@ from ganinv.models.stylegan2 import (
     r1_penalty,
 )
 from ganinv.progress import progress
-from ganinv.runtime import (
-    UserError,
-    check_int,
-    device_description,
-    file_sha256,
-    params_hash,
-    seed_everything,
-)
-from ganinv.train.checkpoint import load_checkpoint, save_checkpoint
+from ganinv.runtime import UserError, check_int, check_number, device_description, seed_everything
 from ganinv.train.ema import update_ema
+from ganinv.train.run import TrainingRun, config_hash, gpu_memory
 
 log = logging.getLogger("ganinv")
 
@@ -117,14 +107,15 @@ def _check_counts(config: StyleGAN2Training) -> None:
 
 
 def _check_rates(config: StyleGAN2Training) -> None:
-    if not config.lr > 0 or not config.mapping_lr_mul > 0:
-        raise UserError("stylegan2.lr and stylegan2.mapping_lr_mul must be positive")
-    if len(config.betas) != 2 or not all(0.0 <= b < 1.0 for b in config.betas):
+    check_number("stylegan2.lr", config.lr, above=0)
+    check_number("stylegan2.mapping_lr_mul", config.mapping_lr_mul, above=0)
+    if len(config.betas) != 2:
         raise UserError(f"stylegan2.betas must be two numbers in [0, 1), got {config.betas}")
-    if config.r1_gamma < 0 or config.pl_weight < 0:
-        raise UserError("stylegan2.r1_gamma and stylegan2.pl_weight must be >= 0 (0 = off)")
-    if not 0.0 <= config.ema_beta < 1.0:
-        raise UserError(f"stylegan2.ema_beta must be in [0, 1), got {config.ema_beta}")
+    for beta in config.betas:
+        check_number("stylegan2.betas", beta, minimum=0, below=1)
+    check_number("stylegan2.r1_gamma", config.r1_gamma, minimum=0)  # 0: off
+    check_number("stylegan2.pl_weight", config.pl_weight, minimum=0)  # 0: off
+    check_number("stylegan2.ema_beta", config.ema_beta, minimum=0, below=1)
 
 
 def generator_kwargs(config: StyleGAN2Training) -> dict:
@@ -175,8 +166,8 @@ def _load_images(data_path: str | os.PathLike, config: StyleGAN2Training) -> tor
     return torch.from_numpy(arrays["images"])
 
 
-class _Run:
-    """Networks, optimisers, RNGs and regulariser state of one run; saves and restores them."""
+class _Trainer:
+    """Networks, optimisers, RNGs and regulariser state of one run, and its training step."""
 
     def __init__(self, config: StyleGAN2Training, device: torch.device) -> None:
         seed_everything(config.seed)
@@ -195,40 +186,32 @@ class _Run:
         self.mean_path_length = torch.zeros((), device=device)
         self.last = {"r1": 0.0, "pl": 0.0}
         self.step = 0
-        self.previous_seconds = 0.0
 
-    def state(self, elapsed: float) -> dict:
-        state = {
-            "generator": self.generator.state_dict(),
-            "discriminator": self.discriminator.state_dict(),
-            "ema": self.ema.state_dict(),
-            "opt_g": self.opt_g.state_dict(),
-            "opt_d": self.opt_d.state_dict(),
-            "rng": self.rng.get_state(),
+    def in_place(self) -> dict:
+        """The parts of a checkpoint restored in place: networks, optimisers, the data RNG."""
+        names = ("generator", "discriminator", "ema", "opt_g", "opt_d", "rng")
+        return {name: getattr(self, name) for name in names}
+
+    def parts(self) -> dict:
+        """All a checkpoint holds: :meth:`in_place`, the global torch RNG (training-mode noise),
+        the running mean path length and the last regulariser values."""
+        parts = {
+            **self.in_place(),
             "torch_rng": torch.get_rng_state(),
             "mean_path_length": self.mean_path_length.cpu(),
             "last": dict(self.last),
-            "elapsed": elapsed,
         }
         if self.device.type == "cuda":
-            state["cuda_rng"] = torch.cuda.get_rng_state(self.device)
-        return state
+            parts["cuda_rng"] = torch.cuda.get_rng_state(self.device)
+        return parts
 
-    def restore(self, checkpoint: dict) -> None:
-        s = checkpoint["state"]
-        self.generator.load_state_dict(s["generator"])
-        self.discriminator.load_state_dict(s["discriminator"])
-        self.ema.load_state_dict(s["ema"])
-        self.opt_g.load_state_dict(s["opt_g"])
-        self.opt_d.load_state_dict(s["opt_d"])
-        self.rng.set_state(s["rng"])
-        torch.set_rng_state(s["torch_rng"])
-        if self.device.type == "cuda" and "cuda_rng" in s:
-            torch.cuda.set_rng_state(s["cuda_rng"], self.device)
-        self.mean_path_length = s["mean_path_length"].to(self.device)
-        self.last = {key: float(value) for key, value in s["last"].items()}
-        self.previous_seconds = float(s["elapsed"])
-        self.step = int(checkpoint["step"])
+    def restore(self, saved: dict) -> None:
+        """Take back the rest of a checkpoint's :meth:`parts` (after :meth:`in_place`)."""
+        torch.set_rng_state(saved["torch_rng"])
+        if self.device.type == "cuda" and "cuda_rng" in saved:
+            torch.cuda.set_rng_state(saved["cuda_rng"], self.device)
+        self.mean_path_length = saved["mean_path_length"].to(self.device)
+        self.last = {key: float(value) for key, value in saved["last"].items()}
 
     def latents(self, n: int) -> torch.Tensor:
         return torch.randn(n, self.config.z_dim, generator=self.rng).to(self.device)
@@ -318,10 +301,12 @@ def train_stylegan2(
     resumes from the last checkpoint. Returns a summary dict (steps, first/final SWD, seconds).
     """
     images = _load_images(data_path, config)
-    work_dir = Path(work_dir)
-    work_dir.mkdir(parents=True, exist_ok=True)
-    run_hash = params_hash({**asdict(config), "data_sha256": file_sha256(data_path)})
-    run = _Run(config, device)
+    run = TrainingRun(
+        work_dir=work_dir,
+        params_hash=config_hash(config, data=data_path),
+        total_steps=config.steps,
+    )
+    trainer = _Trainer(config, device)
     # Fixed latents and real images for the quality number and the grid: same at every evaluation.
     eval_rng = torch.Generator().manual_seed(config.seed + 1)
     n_eval = min(config.eval_images, len(images))
@@ -329,75 +314,56 @@ def train_stylegan2(
     eval_real = images[torch.randperm(len(images), generator=eval_rng)[:n_eval]]
     grid_z = torch.randn(config.grid_size, config.z_dim, generator=eval_rng).to(device)
 
-    checkpoint_path = work_dir / "checkpoint.pt"
-    state = load_checkpoint(checkpoint_path, run_hash)
-    if state is not None:
-        run.restore(state)
-        log.info("resuming from %s at step %d of %d", checkpoint_path, run.step, config.steps)
-    resume = run.step if state is not None else None
-    losses = CurveWriter(work_dir / "loss.csv", LOSS_COLUMNS, resume)
+    saved = run.start(trainer.in_place())
+    if saved is not None:
+        trainer.restore(saved)
+        trainer.step = run.step
+    losses = run.curve("loss.csv", LOSS_COLUMNS)
     levels = [f"swd_{config.resolution >> i}" for i in range(8) if config.resolution >> i >= 16]
-    quality = CurveWriter(work_dir / "quality.csv", ["step", "swd_mean", *levels], resume)
-    started = time.perf_counter()
-
-    def elapsed() -> float:
-        return run.previous_seconds + time.perf_counter() - started
+    quality = run.curve("quality.csv", ["step", "swd_mean", *levels])
 
     def evaluate() -> None:
-        result = sliced_wasserstein(eval_real, _generate(run.ema, eval_z), seed=config.seed)
+        result = sliced_wasserstein(eval_real, _generate(trainer.ema, eval_z), seed=config.seed)
         quality.write(
-            {"step": run.step, **{k: result.get(k, float("nan")) for k in quality.columns[1:]}}
+            {"step": trainer.step, **{k: result.get(k, float("nan")) for k in quality.columns[1:]}}
         )
-        log.info("step %d: SWD(x1e3, mean over levels) = %.2f", run.step, result["swd_mean"])
+        log.info("step %d: SWD(x1e3, mean over levels) = %.2f", trainer.step, result["swd_mean"])
 
     log.info(
         "StyleGAN2 %d px, z %d, w %d, mapping %d, channels %s, %d images, %d steps on %s",
         config.resolution, config.z_dim, config.w_dim, config.mapping_layers,
         list(config.channels), len(images), config.steps, device_description(device),
     )  # fmt: skip
-    if run.step == 0:
+    if trainer.step == 0:
         evaluate()
-    bar = progress(total=config.steps, initial=run.step, desc="stylegan2")
-    while run.step < config.steps:
-        row = run.train_step(images)
+    bar = progress(total=config.steps, initial=trainer.step, desc="stylegan2")
+    while trainer.step < config.steps:
+        row = trainer.train_step(images)
         bar.update(1)
-        step, last = run.step, run.step == config.steps
+        step, last = trainer.step, trainer.step == config.steps
         if step % config.log_every == 0 or last:
-            losses.write({"step": step, **row, "seconds": elapsed()})
+            losses.write({"step": step, **row, "seconds": run.elapsed()})
         if step % config.eval_every == 0 or last:
             evaluate()
         if step % config.checkpoint_every == 0 and not last:
-            save_checkpoint(checkpoint_path, run_hash, step, run.state(elapsed()))
+            run.save(step, trainer.parts())
     bar.close()
 
-    save_image_grid(_generate(run.ema, grid_z), grid_path, nrow=8)
+    save_image_grid(_generate(trainer.ema, grid_z), grid_path, nrow=8)
     losses.export(loss_csv)
     quality.export(quality_csv)
     losses.close()
     quality.close()
-    swd = _read_swd(quality_csv)
-    summary = {
-        "steps": run.step,
-        "swd_first": swd[0],
-        "swd_final": swd[-1],
-        "seconds": elapsed(),
-        "params_hash": run_hash,
-        "device": device_description(device),
-    }
-    if device.type == "cuda":
-        summary["gpu_max_memory_mb"] = torch.cuda.max_memory_allocated(device) / 2**20
+    swd = read_curve_column(quality_csv, "swd_mean")
+    summary = run.summary(device, steps=trainer.step, swd_first=swd[0], swd_final=swd[-1])
+    summary.update(gpu_memory(device))
     save_model(
         model_path,
-        run.ema,
+        trainer.ema,
         "stylegan2.Generator",
         generator_kwargs(config),
         meta={**summary, "data": str(data_path), "prior": "normal"},
     )
-    save_checkpoint(checkpoint_path, run_hash, run.step, run.state(elapsed()))
+    run.save(trainer.step, trainer.parts())
     log.info("done: %s", summary)
     return summary
-
-
-def _read_swd(path: str | os.PathLike) -> list[float]:
-    with open(path, newline="") as handle:
-        return [float(row["swd_mean"]) for row in csv.DictReader(handle)]

@@ -21,15 +21,12 @@ import copy
 import logging
 import math
 import os
-import time
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
-from pathlib import Path
+from dataclasses import dataclass
 
 import numpy as np
 import torch
 
-from ganinv.curves import CurveWriter
 from ganinv.data.h5io import open_h5, read_h5
 from ganinv.data.wav import write_wav_sequence
 from ganinv.metrics.audio import spectral_distance
@@ -41,14 +38,13 @@ from ganinv.progress import progress
 from ganinv.runtime import (
     UserError,
     check_int,
+    check_number,
     derive_seed,
     device_description,
-    file_sha256,
-    params_hash,
     seed_everything,
 )
-from ganinv.train.checkpoint import load_checkpoint, save_checkpoint
 from ganinv.train.ema import update_ema
+from ganinv.train.run import LogWindow, TrainingRun, config_hash, gpu_memory
 from ganinv.train.wgan_gp import discriminator_loss, generator_loss, gradient_penalty
 
 log = logging.getLogger("ganinv")
@@ -96,27 +92,14 @@ class WaveGANTraining:
         check_int("wavegan.kernel_size", self.kernel_size, minimum=5)
         if self.kernel_size % 2 == 0:
             raise UserError(f"wavegan.kernel_size must be odd (paper: 25), got {self.kernel_size}")
-        _require_number("lr", self.lr, low=0.0, low_open=True)
-        _require_number("gp_weight", self.gp_weight, low=0.0)
-        _require_number("ema_beta", self.ema_beta, low=0.0, high=1.0)
+        check_number("wavegan.lr", self.lr, above=0)
+        check_number("wavegan.gp_weight", self.gp_weight, minimum=0)
+        check_number("wavegan.ema_beta", self.ema_beta, minimum=0, below=1)
         betas = list(self.betas) if isinstance(self.betas, (list, tuple)) else None
         if betas is None or len(betas) != 2:
             raise UserError(f"wavegan.betas must be two numbers in [0, 1), got {self.betas!r}")
         for beta in betas:
-            _require_number("betas", beta, low=0.0, high=1.0)
-
-
-def _require_number(
-    name: str, value: object, low: float, high: float | None = None, low_open: bool = False
-) -> None:
-    """A finite number in [low, high) (``(low, ...`` with ``low_open``)."""
-    ok = not isinstance(value, bool) and isinstance(value, (int, float)) and math.isfinite(value)
-    if ok:
-        ok = (value > low if low_open else value >= low) and (high is None or value < high)
-    if not ok:
-        left = "(" if low_open else "["
-        right = f"{high})" if high is not None else "inf)"
-        raise UserError(f"wavegan.{name} must be a number in {left}{low}, {right}, got {value!r}")
+            check_number("wavegan.betas", beta, minimum=0, below=1)
 
 
 def load_audio(data_h5: str | os.PathLike) -> tuple[torch.Tensor, int]:
@@ -196,7 +179,7 @@ class _Models:
         """The generator that is sampled and saved (the EMA one when enabled)."""
         return self.ema if self.ema is not None else self.generator
 
-    def state(self) -> dict:
+    def state_dict(self) -> dict:
         state = {
             "generator": self.generator.state_dict(),
             "critic": self.critic.state_dict(),
@@ -207,7 +190,7 @@ class _Models:
             state["ema"] = self.ema.state_dict()
         return state
 
-    def load(self, state: dict) -> None:
+    def load_state_dict(self, state: dict) -> None:
         self.generator.load_state_dict(state["generator"])
         self.critic.load_state_dict(state["critic"])
         self.opt_g.load_state_dict(state["opt_g"])
@@ -290,10 +273,10 @@ def train_wavegan(
     if (quality is None) != (quality_csv is None):
         raise ValueError("train_wavegan: give quality and quality_csv together, or neither")
     audio, sample_rate = load_audio(data_h5)
-    work_dir = Path(work_dir)
-    work_dir.mkdir(parents=True, exist_ok=True)
-    run_hash = params_hash(
-        {**asdict(config), "data_sha256": file_sha256(data_h5), "quality": quality_key}
+    run = TrainingRun(
+        work_dir=work_dir,
+        params_hash=config_hash(config, data=data_h5, quality=quality_key),
+        total_steps=config.steps,
     )
     models = _Models(config, device)
     rng = torch.Generator().manual_seed(derive_seed(config.seed, "wavegan-train"))
@@ -302,38 +285,24 @@ def train_wavegan(
     eval_z = models.generator.sample_z(EVAL_CLIPS, fixed)
     eval_real = audio[torch.randperm(len(audio), generator=fixed)[:EVAL_CLIPS]]
 
-    checkpoint_path = work_dir / "checkpoint.pt"
-    state = load_checkpoint(checkpoint_path, run_hash)
-    step, previous_seconds = 0, 0.0
-    window = dict.fromkeys(_WINDOW_KEYS, 0.0)
-    if state is not None:
-        s = state["state"]
-        models.load(s["models"])
-        rng.set_state(s["rng"])
-        window = {key: float(s["window"][key]) for key in _WINDOW_KEYS}
-        initial_distance = float(s["spectral_distance_initial"])
-        step, previous_seconds = int(state["step"]), float(s["elapsed"])
-        log.info("resuming from %s at step %d of %d", checkpoint_path, step, config.steps)
+    window = LogWindow(_WINDOW_KEYS)
+    parts = {"models": models, "rng": rng, "window": window}
+    saved = run.start(parts)
+    step = run.step
+    if saved is not None:
+        initial_distance = float(saved["spectral_distance_initial"])
     else:
         initial_distance = spectral_distance(eval_real, _generate(models.output, eval_z, device))
-    resume_step = step if state is not None else None
-    curve = CurveWriter(work_dir / "curve.csv", CURVE_COLUMNS, resume_step)
+    curve = run.curve("curve.csv", CURVE_COLUMNS)
     quality_curve = None
     quality_z = models.generator.sample_z(config.quality_clips, fixed)
     if quality is not None:
-        quality_curve = CurveWriter(work_dir / "quality.csv", QUALITY_CURVE_COLUMNS, resume_step)
-    started = time.perf_counter()
-    judging = 0.0  # seconds spent measuring quality, not counted as training time
-
-    def elapsed() -> float:
-        return previous_seconds + time.perf_counter() - started - judging
+        quality_curve = run.curve("quality.csv", QUALITY_CURVE_COLUMNS)
 
     def judge() -> dict:
-        nonlocal judging
-        began = time.perf_counter()
-        row = quality.measure(_generate(models.output, quality_z, device))
-        judging += time.perf_counter() - began
-        quality_curve.write({"step": step, "seconds": elapsed(), **row})
+        with run.untimed():
+            row = quality.measure(_generate(models.output, quality_z, device))
+        quality_curve.write({"step": step, "seconds": run.elapsed(), **row})
         log.info(
             "step %d: Inception Score %.2f (%.0f%% of real), %d digits read (top share %.0f%%), "
             "STFT diversity %.0f%% of real",
@@ -345,16 +314,6 @@ def train_wavegan(
             100 * row["diversity_ratio"],
         )
         return row
-
-    def checkpoint() -> None:
-        payload = {
-            "models": models.state(),
-            "rng": rng.get_state(),
-            "window": dict(window),
-            "spectral_distance_initial": initial_distance,
-            "elapsed": elapsed(),
-        }
-        save_checkpoint(checkpoint_path, run_hash, step, payload)
 
     log.info(
         "WaveGAN d=%d, z %d, %d clips at %d Hz, %d steps of %d critic + 1 generator updates, "
@@ -371,7 +330,7 @@ def train_wavegan(
     )
     bar = progress(total=config.steps, initial=step, desc="wavegan")
     final_quality = None
-    if quality is not None and state is None:
+    if quality is not None and saved is None:
         judge()
     while step < config.steps:
         step += 1
@@ -383,18 +342,19 @@ def train_wavegan(
                 f"WaveGAN training diverged at step {step} (d_loss {d_loss}, g_loss {g_loss}); "
                 "lower wavegan.lr or raise wavegan.gp_weight"
             )
-        for key in ("d_loss", "gp", "wasserstein"):
-            window[key] += sums[key].item()
-        window["g_loss"] += g_loss
-        window["critic_updates"] += config.n_critic
-        window["steps"] += 1
+        window.add(
+            **{key: sums[key].item() for key in ("d_loss", "gp", "wasserstein")},
+            g_loss=g_loss,
+            critic_updates=config.n_critic,
+            steps=1,
+        )
         if step % config.log_every == 0 or step == config.steps:
-            curve.write(_curve_row(step, window, elapsed()))
-            window = dict.fromkeys(_WINDOW_KEYS, 0.0)
+            curve.write(_curve_row(step, window.sums, run.elapsed()))
+            window.reset()
         if quality is not None and (step % config.quality_every == 0 or step == config.steps):
             final_quality = judge()
         if step % config.checkpoint_every == 0 or step == config.steps:
-            checkpoint()
+            run.save(step, {**parts, "spectral_distance_initial": initial_distance})
     bar.close()
     if quality is not None and final_quality is None:  # resumed after the last step's checkpoint
         final_quality = quality.measure(_generate(models.output, quality_z, device))
@@ -408,14 +368,14 @@ def train_wavegan(
         quality_curve.close()
     summary = {
         "steps": step,
-        "seconds": elapsed(),
+        "seconds": run.elapsed(),
         "generator_parameters": count_parameters(models.generator),
         "critic_parameters": count_parameters(models.critic),
         "spectral_distance_initial": initial_distance,
         "spectral_distance_final": final_distance,
         "n_clips": len(audio),
         "sample_rate": sample_rate,
-        "params_hash": run_hash,
+        "params_hash": run.params_hash,
         "device": device_description(device),
     }
     if final_quality is not None:
@@ -430,8 +390,7 @@ def train_wavegan(
                 "; ".join(shortfalls),
                 quality_csv,
             )
-    if device.type == "cuda":
-        summary["gpu_max_memory_mb"] = torch.cuda.max_memory_allocated(device) / 2**20
+    summary.update(gpu_memory(device))
     save_model(
         model_path,
         output,

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import csv
-import textwrap
 import time
 from pathlib import Path
 
@@ -18,7 +17,7 @@ from ganinv.models.files import load_model, save_model
 from ganinv.models.spectral import KINDS, Spectral
 from ganinv.runtime import UserError
 from ganinv.train.digits import DigitClassifierTraining, train_digit_classifier
-from tests.helpers.kill import run_training
+from tests.helpers.kill import assert_same_weights, resumed_at, train_in_subprocess, training_script
 
 SAMPLE_RATE = 16000
 
@@ -209,24 +208,17 @@ def test_bad_data_is_a_user_error(change, message, tmp_path):
         )  # fmt: skip
 
 
-SCRIPT = textwrap.dedent(
+SCRIPT = training_script(
     """
-    import sys, torch
-    from ganinv.runtime import configure_torch, setup_logging
     from ganinv.train.digits import DigitClassifierTraining, train_digit_classifier
-    configure_torch(1)
-    out = sys.argv[2]
-    setup_logging(out + "/log.txt")
     train_digit_classifier(sys.argv[1], out + "/d.pt", out + "/curve.csv", out + "/work",
                            DigitClassifierTraining(**eval(sys.argv[3])), torch.device("cpu"))
     """
 )
 
 
-def _train(data: Path, out: Path, config: dict, kill_after_checkpoint_step: int | None = None):
-    out.mkdir(parents=True, exist_ok=True)
-    run_training(SCRIPT, [str(data), str(out), repr(config)], out / "work" / "checkpoint.pt",
-                 kill_after_checkpoint_step)  # fmt: skip
+def _train(data: Path, out: Path, config: dict, kill_after_step: int | None = None) -> None:
+    train_in_subprocess(SCRIPT, data, out, config, kill_after_step)
 
 
 def test_resume_after_kill_matches_uninterrupted_run(tmp_path):
@@ -235,16 +227,14 @@ def test_resume_after_kill_matches_uninterrupted_run(tmp_path):
     config = {**TINY, "width": 4, "batch_size": 8, "steps": 60, "checkpoint_every": 5,
               "eval_every": 20, "val_speaker_fraction": 0.25}  # fmt: skip
     _train(data, tmp_path / "whole", config)
-    _train(data, tmp_path / "killed", config, kill_after_checkpoint_step=20)
+    _train(data, tmp_path / "killed", config, kill_after_step=20)
     assert not (tmp_path / "killed" / "d.pt").exists()  # no final model from a killed run
     _train(data, tmp_path / "killed", config)
-    log = (tmp_path / "killed" / "log.txt").read_text()
-    resumed_at = int(log.split("resuming from")[1].split("at step")[1].split()[0])
-    assert 20 <= resumed_at < 60
-    whole, meta_whole = load_model(tmp_path / "whole" / "d.pt")
-    resumed, meta_resumed = load_model(tmp_path / "killed" / "d.pt")
-    for (name, a), b in zip(whole.state_dict().items(), resumed.state_dict().values(), strict=True):
-        assert torch.equal(a, b), name
+    resumed = resumed_at(tmp_path / "killed")
+    assert 20 <= resumed < 60
+    meta_whole, meta_resumed = assert_same_weights(
+        tmp_path / "whole" / "d.pt", tmp_path / "killed" / "d.pt"
+    )
     assert meta_whole["val_accuracy"] == meta_resumed["val_accuracy"]
     columns = ["step", "lr", "loss", "train_accuracy", "val_accuracy"]
     with open(tmp_path / "whole" / "curve.csv") as a, open(tmp_path / "killed" / "curve.csv") as b:

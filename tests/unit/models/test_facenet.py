@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import csv
 import re
-import textwrap
 from pathlib import Path
 
 import pytest
@@ -20,7 +19,7 @@ from ganinv.models.facenet import (
 from ganinv.models.files import load_model, save_model
 from ganinv.runtime import UserError
 from ganinv.train.facenet import FaceNetTraining, train_facenet
-from tests.helpers.kill import run_training
+from tests.helpers.kill import assert_same_weights, resumed_at, train_in_subprocess, training_script
 
 KWARGS = {"n_identities": 7, "n_attributes": 5, "input_size": 32, "width": 8, "embedding_dim": 16}
 
@@ -193,39 +192,30 @@ def test_training_learns_identities(tiny_faces, tmp_path, one_thread):
         )  # fmt: skip
 
 
-SCRIPT = textwrap.dedent(
+SCRIPT = training_script(
     """
-    import sys, torch
-    from ganinv.runtime import configure_torch, setup_logging
     from ganinv.train.facenet import FaceNetTraining, train_facenet
-    configure_torch(1)
-    out = sys.argv[2]
-    setup_logging(out + "/log.txt")
     train_facenet(sys.argv[1], out + "/f.pt", out + "/curve.csv", out + "/work",
                   FaceNetTraining(**eval(sys.argv[3])), torch.device("cpu"))
     """
 )
 
 
-def _train(data: Path, out: Path, config: dict, kill_after_checkpoint_step: int | None = None):
-    out.mkdir(parents=True, exist_ok=True)
-    run_training(SCRIPT, [str(data), str(out), repr(config)], out / "work" / "checkpoint.pt",
-                 kill_after_checkpoint_step)  # fmt: skip
+def _train(data: Path, out: Path, config: dict, kill_after_step: int | None = None) -> None:
+    train_in_subprocess(SCRIPT, data, out, config, kill_after_step)
 
 
 def test_resume_after_kill_matches_uninterrupted_run(tiny_faces, tmp_path):
     config = {**TINY, "steps": 80, "checkpoint_every": 5, "eval_every": 20}
     _train(tiny_faces, tmp_path / "whole", config)
-    _train(tiny_faces, tmp_path / "killed", config, kill_after_checkpoint_step=30)
+    _train(tiny_faces, tmp_path / "killed", config, kill_after_step=30)
     assert not (tmp_path / "killed" / "f.pt").exists()  # no final model from a killed run
     _train(tiny_faces, tmp_path / "killed", config)
-    log = (tmp_path / "killed" / "log.txt").read_text()
-    resumed_at = int(log.split("resuming from")[1].split("at step")[1].split()[0])
-    assert 30 <= resumed_at < 80
-    whole, meta_whole = load_model(tmp_path / "whole" / "f.pt")
-    resumed, meta_resumed = load_model(tmp_path / "killed" / "f.pt")
-    for (name, a), b in zip(whole.state_dict().items(), resumed.state_dict().values(), strict=True):
-        assert torch.equal(a, b), name
+    resumed = resumed_at(tmp_path / "killed")
+    assert 30 <= resumed < 80
+    meta_whole, meta_resumed = assert_same_weights(
+        tmp_path / "whole" / "f.pt", tmp_path / "killed" / "f.pt"
+    )
     assert meta_whole["val_accuracy"] == meta_resumed["val_accuracy"]
     columns = ["step", "loss", "train_accuracy", "val_accuracy", "val_attribute_r2"]
     with open(tmp_path / "whole" / "curve.csv") as a, open(tmp_path / "killed" / "curve.csv") as b:

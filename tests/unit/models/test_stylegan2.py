@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import csv
 import math
-import textwrap
 from pathlib import Path
 
 import numpy as np
@@ -35,7 +34,7 @@ from ganinv.train.stylegan2 import (
     lazy_adam_hyperparameters,
     train_stylegan2,
 )
-from tests.helpers.kill import run_training
+from tests.helpers.kill import assert_same_weights, resumed_at, train_in_subprocess, training_script
 
 SMALL = {"resolution": 16, "z_dim": 8, "w_dim": 6, "mapping_layers": 2, "channels": [8, 8, 4]}
 TINY = dict(
@@ -316,14 +315,9 @@ def test_divergence_is_a_user_error_naming_the_knob(tiny_data, tmp_path, one_thr
         _train_here(tiny_data, tmp_path, {**TINY, "lr": 1e30})
 
 
-SCRIPT = textwrap.dedent(
+SCRIPT = training_script(
     """
-    import sys, torch
-    from ganinv.runtime import configure_torch, setup_logging
     from ganinv.train.stylegan2 import StyleGAN2Training, train_stylegan2
-    configure_torch(1)
-    out = sys.argv[2]
-    setup_logging(out + "/log.txt")
     config = StyleGAN2Training(**eval(sys.argv[3]))
     train_stylegan2(sys.argv[1], out + "/g.pt", out + "/loss.csv", out + "/q.csv",
                     out + "/grid.png", out + "/work", config, torch.device("cpu"))
@@ -331,25 +325,19 @@ SCRIPT = textwrap.dedent(
 )
 
 
-def _train(data: Path, out: Path, config: dict, kill_after_checkpoint_step: int | None = None):
-    out.mkdir(parents=True, exist_ok=True)
-    run_training(SCRIPT, [str(data), str(out), repr(config)], out / "work" / "checkpoint.pt",
-                 kill_after_checkpoint_step)  # fmt: skip
+def _train(data: Path, out: Path, config: dict, kill_after_step: int | None = None) -> None:
+    train_in_subprocess(SCRIPT, data, out, config, kill_after_step)
 
 
 def test_resume_after_kill_matches_uninterrupted_run(tiny_data, tmp_path):
     config = {**TINY, "steps": 80}
     _train(tiny_data, tmp_path / "whole", config)
-    _train(tiny_data, tmp_path / "killed", config, kill_after_checkpoint_step=33)
+    _train(tiny_data, tmp_path / "killed", config, kill_after_step=33)
     assert not (tmp_path / "killed" / "g.pt").exists()  # no final model from a killed run
     _train(tiny_data, tmp_path / "killed", config)
-    log = (tmp_path / "killed" / "log.txt").read_text()
-    resumed_at = int(log.split("resuming from")[1].split("at step")[1].split()[0])
-    assert 33 <= resumed_at < 80
-    whole, _ = load_model(tmp_path / "whole" / "g.pt")
-    resumed, _ = load_model(tmp_path / "killed" / "g.pt")
-    for (name, a), b in zip(whole.state_dict().items(), resumed.state_dict().values(), strict=True):
-        assert torch.equal(a, b), name
+    resumed = resumed_at(tmp_path / "killed")
+    assert 33 <= resumed < 80
+    assert_same_weights(tmp_path / "whole" / "g.pt", tmp_path / "killed" / "g.pt")
     with open(tmp_path / "whole" / "loss.csv") as a, open(tmp_path / "killed" / "loss.csv") as b:
         whole_rows = [(r["step"], r["d_loss"], r["r1"], r["pl"]) for r in csv.DictReader(a)]
         resumed_rows = [(r["step"], r["d_loss"], r["r1"], r["pl"]) for r in csv.DictReader(b)]

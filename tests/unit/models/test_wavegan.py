@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import csv
-import textwrap
 from pathlib import Path
 
 import numpy as np
@@ -18,7 +17,7 @@ from ganinv.models.layers import count_parameters
 from ganinv.models.wavegan import Discriminator, Generator, phase_shuffle
 from ganinv.runtime import UserError
 from ganinv.train.wavegan import WaveGANTraining, train_wavegan
-from tests.helpers.kill import run_training
+from tests.helpers.kill import assert_same_weights, resumed_at, train_in_subprocess, training_script
 
 SAMPLES = 16384
 
@@ -182,14 +181,9 @@ def test_bad_data_is_a_user_error(tmp_path):
     assert not (tmp_path / "out" / "g.pt").exists()
 
 
-SCRIPT = textwrap.dedent(
+SCRIPT = training_script(
     """
-    import sys, torch
-    from ganinv.runtime import configure_torch, setup_logging
     from ganinv.train.wavegan import WaveGANTraining, train_wavegan
-    configure_torch(1)
-    out = sys.argv[2]
-    setup_logging(out + "/log.txt")
     config = WaveGANTraining(**eval(sys.argv[3]))
     train_wavegan(data_h5=sys.argv[1], model_path=out + "/g.pt", curve_csv=out + "/curve.csv",
                   samples_wav=out + "/samples.wav", work_dir=out + "/work", config=config,
@@ -201,9 +195,7 @@ TINY = dict(steps=30, z_dim=8, d=2, kernel_size=9, batch_size=3, n_critic=2, ema
 
 
 def _train(data: Path, out: Path, config: dict, kill_after_step: int | None = None) -> None:
-    out.mkdir(parents=True, exist_ok=True)
-    run_training(SCRIPT, [str(data), str(out), repr(config)], out / "work" / "checkpoint.pt",
-                 kill_after_step)  # fmt: skip
+    train_in_subprocess(SCRIPT, data, out, config, kill_after_step)
 
 
 def test_resume_after_kill_matches_uninterrupted_run(tmp_path):
@@ -212,13 +204,9 @@ def test_resume_after_kill_matches_uninterrupted_run(tmp_path):
     _train(data, tmp_path / "killed", TINY, kill_after_step=14)
     assert not (tmp_path / "killed" / "g.pt").exists()  # no final model from a killed run
     _train(data, tmp_path / "killed", TINY)
-    log = (tmp_path / "killed" / "log.txt").read_text()
-    resumed_at = int(log.split("resuming from")[1].split("at step")[1].split()[0])
-    assert 14 <= resumed_at < 30
-    whole, meta = load_model(tmp_path / "whole" / "g.pt", "wavegan.Generator")
-    resumed, _ = load_model(tmp_path / "killed" / "g.pt", "wavegan.Generator")
-    for (name, a), b in zip(whole.state_dict().items(), resumed.state_dict().values(), strict=True):
-        assert torch.equal(a, b), name
+    resumed = resumed_at(tmp_path / "killed")
+    assert 14 <= resumed < 30
+    meta, _ = assert_same_weights(tmp_path / "whole" / "g.pt", tmp_path / "killed" / "g.pt")
     assert meta["steps"] == 30 and meta["prior"] == "uniform"
     curves = []
     for run in ("whole", "killed"):

@@ -7,7 +7,7 @@ import pytest
 import torch
 from torch import nn
 
-import ganinv.train.encoder as encoder_training
+import ganinv.train.run as training_run
 from ganinv.data.h5io import read_h5, write_h5
 from ganinv.images import to_uint8
 from ganinv.models.encoder import ResNetEncoder
@@ -81,7 +81,7 @@ def test_resume_after_interruption_equals_uninterrupted(tiny_setup, monkeypatch)
     _train(tiny_setup, "whole", config)
 
     calls = {"n": 0}
-    original = encoder_training.save_checkpoint
+    original = training_run.save_checkpoint
 
     def crash_after_second_checkpoint(*args, **kwargs):
         original(*args, **kwargs)
@@ -89,10 +89,10 @@ def test_resume_after_interruption_equals_uninterrupted(tiny_setup, monkeypatch)
         if calls["n"] == 2:
             raise KeyboardInterrupt  # stands in for a kill right after step 20's checkpoint
 
-    monkeypatch.setattr(encoder_training, "save_checkpoint", crash_after_second_checkpoint)
+    monkeypatch.setattr(training_run, "save_checkpoint", crash_after_second_checkpoint)
     with pytest.raises(KeyboardInterrupt):
         _train(tiny_setup, "killed", config)
-    monkeypatch.setattr(encoder_training, "save_checkpoint", original)
+    monkeypatch.setattr(training_run, "save_checkpoint", original)
     assert not (tiny_setup / "killed.pt").exists()
     _train(tiny_setup, "killed", config)
     whole, _ = load_model(tiny_setup / "whole.pt")

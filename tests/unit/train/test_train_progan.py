@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import csv
 import os
-import textwrap
 from pathlib import Path
 
 import numpy as np
@@ -12,10 +11,9 @@ import pytest
 import torch
 
 from ganinv.data.h5io import write_h5
-from ganinv.models.files import load_model
 from ganinv.runtime import UserError
 from ganinv.train.progan import ProGANTraining
-from tests.helpers.kill import run_training
+from tests.helpers.kill import assert_same_weights, resumed_at, train_in_subprocess, training_script
 
 TINY = dict(
     resolution=8,
@@ -56,14 +54,9 @@ def tiny_data(tmp_path):
     return path
 
 
-SCRIPT = textwrap.dedent(
+SCRIPT = training_script(
     """
-    import sys, torch
-    from ganinv.runtime import configure_torch, setup_logging
     from ganinv.train.progan import ProGANTraining, train_progan
-    configure_torch(1)
-    out = sys.argv[2]
-    setup_logging(out + "/log.txt")
     config = ProGANTraining(**eval(sys.argv[3]))
     train_progan(sys.argv[1], out + "/g.pt", out + "/loss.csv", out + "/q.csv",
                  [out + f"/grid{i}.png" for i in range(2)], out + "/work", config,
@@ -72,25 +65,19 @@ SCRIPT = textwrap.dedent(
 )
 
 
-def _train(data: Path, out: Path, config: dict, kill_after_checkpoint_step: int | None = None):
-    out.mkdir(parents=True, exist_ok=True)
-    run_training(SCRIPT, [str(data), str(out), repr(config)], out / "work" / "checkpoint.pt",
-                 kill_after_checkpoint_step)  # fmt: skip
+def _train(data: Path, out: Path, config: dict, kill_after_step: int | None = None) -> None:
+    train_in_subprocess(SCRIPT, data, out, config, kill_after_step)
 
 
 def test_resume_after_kill_matches_uninterrupted_run(tiny_data, tmp_path):
     config = {**TINY, "stage_steps": [40, 60]}
     _train(tiny_data, tmp_path / "whole", config)
-    _train(tiny_data, tmp_path / "killed", config, kill_after_checkpoint_step=50)
+    _train(tiny_data, tmp_path / "killed", config, kill_after_step=50)
     assert not (tmp_path / "killed" / "g.pt").exists()  # no final model from a killed run
     _train(tiny_data, tmp_path / "killed", config)
-    log = (tmp_path / "killed" / "log.txt").read_text()
-    resumed_at = int(log.split("resuming from")[1].split("at step")[1].split()[0])
-    assert resumed_at >= 50
-    whole, meta_whole = load_model(tmp_path / "whole" / "g.pt")
-    resumed, meta_resumed = load_model(tmp_path / "killed" / "g.pt")
-    for (name, a), b in zip(whole.state_dict().items(), resumed.state_dict().values(), strict=True):
-        assert torch.equal(a, b), name
+    resumed = resumed_at(tmp_path / "killed")
+    assert resumed >= 50
+    assert_same_weights(tmp_path / "whole" / "g.pt", tmp_path / "killed" / "g.pt")
     # The loss curve is continuous: one row per logged step, no duplicates after the resume.
     with open(tmp_path / "killed" / "loss.csv") as handle:
         steps = [int(row["step"]) for row in csv.DictReader(handle)]
