@@ -3,11 +3,13 @@ and compare what the killed-and-rerun training made with an uninterrupted one.""
 
 from __future__ import annotations
 
+import csv
 import signal
 import subprocess
 import sys
 import textwrap
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 import torch
@@ -77,3 +79,9 @@ def assert_same_weights(model_a: Path, model_b: Path) -> tuple[dict, dict]:
     for (name, x), y in zip(a.state_dict().items(), b.state_dict().values(), strict=True):
         assert torch.equal(x, y), name
     return meta_a, meta_b
+
+
+def curve_rows(path: Path, columns: Sequence[str]) -> list[tuple[str, ...]]:
+    """The ``columns`` of every row of a training curve CSV, as written (for run comparisons)."""
+    with open(path, newline="") as handle:
+        return [tuple(row[c] for c in columns) for row in csv.DictReader(handle)]

@@ -17,7 +17,13 @@ from ganinv.models.files import load_model, save_model
 from ganinv.models.spectral import KINDS, Spectral
 from ganinv.runtime import UserError
 from ganinv.train.digits import DigitClassifierTraining, train_digit_classifier
-from tests.helpers.kill import assert_same_weights, resumed_at, train_in_subprocess, training_script
+from tests.helpers.kill import (
+    assert_same_weights,
+    curve_rows,
+    resumed_at,
+    train_in_subprocess,
+    training_script,
+)
 
 SAMPLE_RATE = 16000
 
@@ -237,7 +243,6 @@ def test_resume_after_kill_matches_uninterrupted_run(tmp_path):
     )
     assert meta_whole["val_accuracy"] == meta_resumed["val_accuracy"]
     columns = ["step", "lr", "loss", "train_accuracy", "val_accuracy"]
-    with open(tmp_path / "whole" / "curve.csv") as a, open(tmp_path / "killed" / "curve.csv") as b:
-        whole_rows = [[r[c] for c in columns] for r in csv.DictReader(a)]
-        resumed_rows = [[r[c] for c in columns] for r in csv.DictReader(b)]
+    whole_rows = curve_rows(tmp_path / "whole" / "curve.csv", columns)
+    resumed_rows = curve_rows(tmp_path / "killed" / "curve.csv", columns)
     assert whole_rows == resumed_rows and int(whole_rows[-1][0]) == 60

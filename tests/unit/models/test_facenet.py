@@ -19,7 +19,13 @@ from ganinv.models.facenet import (
 from ganinv.models.files import load_model, save_model
 from ganinv.runtime import UserError
 from ganinv.train.facenet import FaceNetTraining, train_facenet
-from tests.helpers.kill import assert_same_weights, resumed_at, train_in_subprocess, training_script
+from tests.helpers.kill import (
+    assert_same_weights,
+    curve_rows,
+    resumed_at,
+    train_in_subprocess,
+    training_script,
+)
 
 KWARGS = {"n_identities": 7, "n_attributes": 5, "input_size": 32, "width": 8, "embedding_dim": 16}
 
@@ -218,7 +224,6 @@ def test_resume_after_kill_matches_uninterrupted_run(tiny_faces, tmp_path):
     )
     assert meta_whole["val_accuracy"] == meta_resumed["val_accuracy"]
     columns = ["step", "loss", "train_accuracy", "val_accuracy", "val_attribute_r2"]
-    with open(tmp_path / "whole" / "curve.csv") as a, open(tmp_path / "killed" / "curve.csv") as b:
-        whole_rows = [[r[c] for c in columns] for r in csv.DictReader(a)]
-        resumed_rows = [[r[c] for c in columns] for r in csv.DictReader(b)]
+    whole_rows = curve_rows(tmp_path / "whole" / "curve.csv", columns)
+    resumed_rows = curve_rows(tmp_path / "killed" / "curve.csv", columns)
     assert whole_rows == resumed_rows and int(whole_rows[-1][0]) == 80

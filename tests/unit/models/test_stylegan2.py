@@ -34,7 +34,13 @@ from ganinv.train.stylegan2 import (
     lazy_adam_hyperparameters,
     train_stylegan2,
 )
-from tests.helpers.kill import assert_same_weights, resumed_at, train_in_subprocess, training_script
+from tests.helpers.kill import (
+    assert_same_weights,
+    curve_rows,
+    resumed_at,
+    train_in_subprocess,
+    training_script,
+)
 
 SMALL = {"resolution": 16, "z_dim": 8, "w_dim": 6, "mapping_layers": 2, "channels": [8, 8, 4]}
 TINY = dict(
@@ -338,7 +344,7 @@ def test_resume_after_kill_matches_uninterrupted_run(tiny_data, tmp_path):
     resumed = resumed_at(tmp_path / "killed")
     assert 33 <= resumed < 80
     assert_same_weights(tmp_path / "whole" / "g.pt", tmp_path / "killed" / "g.pt")
-    with open(tmp_path / "whole" / "loss.csv") as a, open(tmp_path / "killed" / "loss.csv") as b:
-        whole_rows = [(r["step"], r["d_loss"], r["r1"], r["pl"]) for r in csv.DictReader(a)]
-        resumed_rows = [(r["step"], r["d_loss"], r["r1"], r["pl"]) for r in csv.DictReader(b)]
+    columns = ["step", "d_loss", "r1", "pl"]
+    whole_rows = curve_rows(tmp_path / "whole" / "loss.csv", columns)
+    resumed_rows = curve_rows(tmp_path / "killed" / "loss.csv", columns)
     assert whole_rows == resumed_rows and int(whole_rows[-1][0]) == 80

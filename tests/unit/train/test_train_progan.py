@@ -13,7 +13,13 @@ import torch
 from ganinv.data.h5io import write_h5
 from ganinv.runtime import UserError
 from ganinv.train.progan import ProGANTraining
-from tests.helpers.kill import assert_same_weights, resumed_at, train_in_subprocess, training_script
+from tests.helpers.kill import (
+    assert_same_weights,
+    curve_rows,
+    resumed_at,
+    train_in_subprocess,
+    training_script,
+)
 
 TINY = dict(
     resolution=8,
@@ -82,9 +88,8 @@ def test_resume_after_kill_matches_uninterrupted_run(tiny_data, tmp_path):
     with open(tmp_path / "killed" / "loss.csv") as handle:
         steps = [int(row["step"]) for row in csv.DictReader(handle)]
     assert steps == sorted(set(steps)) and steps[-1] == 100
-    with open(tmp_path / "whole" / "loss.csv") as a, open(tmp_path / "killed" / "loss.csv") as b:
-        whole_rows = [r["d_loss"] for r in csv.DictReader(a)]
-        resumed_rows = [r["d_loss"] for r in csv.DictReader(b)]
+    whole_rows = curve_rows(tmp_path / "whole" / "loss.csv", ["d_loss"])
+    resumed_rows = curve_rows(tmp_path / "killed" / "loss.csv", ["d_loss"])
     assert whole_rows == resumed_rows
 
 
